@@ -1,0 +1,54 @@
+# Two commands do all set-up: `make demo` and `make test`. Each installs only what is missing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# py-solc-x and ape-solidity look for "solc-v<version>" here; tools/install-solc.sh puts it there.
+export SOLCX_BINARY_PATH := $(VENV)/solcx
+export PATH := $(BIN):$(PATH)
+# The project's own anvil for the contract tests' second run; 8546 keeps clear of a demo on 8545.
+TEST_CHAIN_PORT ?= 8546
+
+.PHONY: setup test test-contracts-anvil demo bench lock clean
+
+setup: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(SOLCX_BINARY_PATH)/.installed: node_modules/.installed tools/install-solc.sh tools/solc-stdjson.cjs
+	sh tools/install-solc.sh
+	touch $@
+
+test: setup
+	$(BIN)/ape test tests -p no:cacheprovider
+	$(MAKE) --no-print-directory test-contracts-anvil
+
+# The same contract tests, on the anvil chain the project starts itself.
+test-contracts-anvil: setup
+	$(BIN)/gridcommons chain dev --port $(TEST_CHAIN_PORT) --quiet -- \
+		$(BIN)/ape test tests -m contracts --network ethereum:local:node -p no:cacheprovider
+
+demo: setup
+	$(BIN)/gridcommons chain dev --port 8545 -- $(BIN)/ape run demo --network ethereum:local:node
+
+bench: setup
+	$(BIN)/gridcommons chain dev --port $(TEST_CHAIN_PORT) --quiet -- \
+		$(BIN)/python -m bench.gas --network ethereum:local:node
+
+# Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
+lock:
+	rm -rf /tmp/gridcommons-lock && $(PYTHON) -m venv /tmp/gridcommons-lock
+	/tmp/gridcommons-lock/bin/pip install --quiet '.[test]'
+	{ echo "# Exact versions for .venv, installed by 'make setup' (regenerate with 'make lock' after editing pyproject.toml)."; \
+	  /tmp/gridcommons-lock/bin/pip freeze --all --exclude gridcommons --exclude pip; } > requirements.lock
+
+clean:
+	rm -rf .build .venv node_modules

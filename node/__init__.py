@@ -1,0 +1,1 @@
+"""The household node: meter reader, local store, chain client and relays."""

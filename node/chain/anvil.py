@@ -1,0 +1,125 @@
+"""The embedded development chain: an anvil process that the node starts and stops itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.errors import ChainError, ToolchainMissing
+
+# Ape's local network and its signer expect this chain id.
+DEV_CHAIN_ID = 1337
+_NPM_PLATFORM = {"x86_64": "linux-amd64", "amd64": "linux-amd64", "aarch64": "linux-arm64", "arm64": "linux-arm64"}
+
+
+def find_anvil(search_roots: list[Path] | None = None) -> Path:
+    """Locate the anvil binary that `npm ci` installed, or one on PATH."""
+    if override := os.environ.get("GRIDCOMMONS_ANVIL"):
+        return Path(override)
+    suffix = _NPM_PLATFORM.get(platform.machine().lower())
+    roots = search_roots or [Path.cwd(), Path(__file__).resolve().parents[2]]
+    if suffix:
+        for root in roots:
+            candidate = root / "node_modules" / "@foundry-rs" / f"anvil-{suffix}" / "bin" / "anvil"
+            if candidate.is_file():
+                return candidate
+    if on_path := shutil.which("anvil"):
+        return Path(on_path)
+    raise ToolchainMissing(
+        "anvil not found: run `make setup` (npm ci installs it), or set GRIDCOMMONS_ANVIL to its path"
+    )
+
+
+@dataclass(frozen=True)
+class AnvilSettings:
+    """How to run the embedded chain."""
+
+    port: int = 8545
+    host: str = "127.0.0.1"
+    chain_id: int = DEV_CHAIN_ID
+    block_time: float | None = None  # None: mine a block per transaction
+    state_file: Path | None = None  # persists the chain across restarts when set
+    accounts: int = 10
+    gas_limit: int = 30_000_000
+
+
+class EmbeddedAnvil:
+    """A supervised anvil process; use as a context manager."""
+
+    def __init__(self, settings: AnvilSettings, binary: Path | None = None, log_file: Path | None = None):
+        self.settings = settings
+        self.binary = binary or find_anvil()
+        self.log_file = log_file
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def command(self) -> list[str]:
+        s = self.settings
+        cmd = [
+            str(self.binary),
+            "--host", s.host,
+            "--port", str(s.port),
+            "--chain-id", str(s.chain_id),
+            "--accounts", str(s.accounts),
+            "--gas-limit", str(s.gas_limit),
+            # Paris, like the community's geth 1.13 Clique network.
+            "--hardfork", "paris",
+        ]
+        if s.block_time is not None:
+            cmd += ["--block-time", str(s.block_time)]
+        if s.state_file is not None:
+            cmd += ["--state", str(s.state_file)]
+        return cmd
+
+    def start(self, timeout: float = 20.0) -> None:
+        if self._rpc_answers():
+            raise ChainError(f"something already answers on {self.url}; stop it or choose another port")
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise ChainError(f"anvil exited with code {self._process.returncode} while starting")
+            if self._rpc_answers():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise ChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop anvil gracefully, so that it writes its state file."""
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def _rpc_answers(self) -> bool:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
+        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=1) as response:
+                return "result" in json.load(response)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def __enter__(self) -> EmbeddedAnvil:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
