@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 # py-solc-x and ape-solidity look for "solc-v<version>" here; tools/install-solc.sh puts it there.
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export PATH := $(BIN):$(PATH)
-# The project's own anvil for the contract tests' second run; 8546 keeps clear of a demo on 8545.
-TEST_CHAIN_PORT ?= 8546
+# The project's own anvil (ape-config.yaml's foundry host points at it).
+CHAIN_PORT := 8545
 
 .PHONY: setup test test-contracts-anvil demo bench lock clean
 
@@ -33,15 +33,15 @@ test: setup
 
 # The same contract tests, on the anvil chain the project starts itself.
 test-contracts-anvil: setup
-	$(BIN)/gridcommons chain dev --port $(TEST_CHAIN_PORT) --quiet -- \
-		$(BIN)/ape test tests -m contracts --network ethereum:local:node -p no:cacheprovider
+	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
+		$(BIN)/ape test tests -m contracts --network ethereum:local:foundry -p no:cacheprovider
 
 demo: setup
-	$(BIN)/gridcommons chain dev --port 8545 -- $(BIN)/ape run demo --network ethereum:local:node
+	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry
 
 bench: setup
-	$(BIN)/gridcommons chain dev --port $(TEST_CHAIN_PORT) --quiet -- \
-		$(BIN)/python -m bench.gas --network ethereum:local:node
+	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
+		$(BIN)/python -m bench.gas --network ethereum:local:foundry
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ICommunity} from "./interfaces/ICommunity.sol";
+import {Allocation} from "./libraries/Allocation.sol";
+
+/// @title Community
+/// @notice A local energy community's membership, interval readings and settlement.
+/// @dev Payment design: members prepay into an escrowed balance held by this contract (one
+///      `deposit`, or `depositWithPermit` with no approve transaction at all). Settlement then
+///      moves credits between balances in storage: no token transfer, and no approval, per interval.
+///      Members withdraw whenever they like. A consumer whose prepaid balance does not cover its
+///      allocation pays what it has; the rest is reported as `unpaid` in `IntervalSettled` for the
+///      community to collect off-chain, so settlement never stalls on one empty wallet.
+///
+///      Gas layout: each member's balance, unminted surplus and latest reading share one storage
+///      slot, and member profiles are packed eight to a slot, so settlement reads and writes about
+///      one slot per member. A member keeps one reading at a time: the reading for interval t can be
+///      stored once t-1's is settled, which `settle` (open to anyone) ensures after the grace period.
+contract Community is ICommunity, AccessControl {
+    using SafeERC20 for IERC20;
+
+    /// @notice Role of the contracts allowed to draw down settled surplus (EnergyCertificate).
+    bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
+
+    uint256 private constant WH_PER_KWH = 1000;
+    uint256 private constant PROFILES_PER_WORD = 8;
+    uint256 private constant PROFILE_BITS = 32;
+    uint256 private constant COEFFICIENT_MASK = (1 << 20) - 1;
+    uint256 private constant PRIORITY_SHIFT = 20;
+    uint256 private constant PRODUCER_BIT = 1 << 24;
+    uint256 private constant CONSUMER_BIT = 1 << 25;
+    uint256 private constant ACTIVE_BIT = 1 << 26;
+
+    /// @notice The community's energy credit.
+    IERC20 public immutable token;
+    /// @notice Seconds per settlement interval; interval t covers [t·length, (t+1)·length).
+    uint256 public immutable intervalLength;
+    /// @notice The first interval of this community; earlier ones can be neither read nor settled.
+    uint256 public immutable firstInterval;
+
+    /// @dev Parameters settlement reads together, in one slot.
+    struct Parameters {
+        uint128 pricePerKWh;
+        uint32 gracePeriod;
+        uint32 memberCount;
+        uint32 lastSettledInterval;
+        AllocationKey key;
+    }
+
+    Parameters private _params;
+    uint256 private _coefficientSumPpm;
+    mapping(address account => uint256) private _memberIds;
+    mapping(uint256 memberId => address) private _accounts;
+    mapping(uint256 memberId => bytes32) private _meterIdHashes;
+    mapping(uint256 word => uint256) private _profileWords;
+    mapping(uint256 memberId => MemberLedger) private _ledgers;
+    mapping(uint256 word => uint256) private _settledWords;
+
+    /// @param token_ The community's energy credit.
+    /// @param admin The community administrator (manages members and parameters).
+    /// @param intervalLength_ Seconds per interval (900 in production); 60 or more.
+    /// @param gracePeriod_ Seconds after an interval ends before it can be settled; below the interval length.
+    /// @param pricePerKWh Token units a consumer pays per kWh allocated inside the community.
+    /// @param key The allocation key.
+    constructor(
+        IERC20 token_,
+        address admin,
+        uint256 intervalLength_,
+        uint256 gracePeriod_,
+        uint256 pricePerKWh,
+        AllocationKey key
+    ) {
+        if (address(token_) == address(0) || admin == address(0)) revert CommunityZeroAddress();
+        if (intervalLength_ < 60) revert CommunityInvalidIntervalLength(intervalLength_);
+        if (gracePeriod_ >= intervalLength_) revert CommunityInvalidGracePeriod(gracePeriod_, intervalLength_);
+        token = token_;
+        intervalLength = intervalLength_;
+        firstInterval = block.timestamp / intervalLength_;
+        _params = Parameters({
+            pricePerKWh: _toUint128(pricePerKWh),
+            gracePeriod: uint32(gracePeriod_),
+            memberCount: 0,
+            lastSettledInterval: 0,
+            key: key
+        });
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        emit LocalPriceChanged(pricePerKWh);
+        emit GracePeriodChanged(gracePeriod_);
+        emit AllocationKeyChanged(key);
+    }
+
+    // ------------------------------------------------------------------ membership (admin)
+
+    /// @notice Adds `account` as a member, or re-activates a removed member with a new profile.
+    /// @param account The member's node account, which submits its readings.
+    /// @param meterIdHash keccak256 of the meter's equipment identifier (the id itself stays off-chain).
+    /// @param producer Whether its export counts as community production.
+    /// @param consumer Whether its import can receive community production.
+    /// @param coefficientPpm Its static allocation coefficient, in parts per million.
+    /// @param priority Its priority level, 0 (served first) to 15.
+    function addMember(
+        address account,
+        bytes32 meterIdHash,
+        bool producer,
+        bool consumer,
+        uint32 coefficientPpm,
+        uint8 priority
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 memberId) {
+        if (account == address(0)) revert CommunityZeroAddress();
+        memberId = _memberIds[account];
+        if (memberId != 0 && _profileOf(memberId) & ACTIVE_BIT != 0) revert CommunityMemberExists(account);
+        if (memberId == 0) {
+            memberId = ++_params.memberCount;
+            _memberIds[account] = memberId;
+            _accounts[memberId] = account;
+        }
+        _meterIdHashes[memberId] = meterIdHash;
+        emit MemberAdded(memberId, account, meterIdHash);
+        _setProfile(memberId, producer, consumer, coefficientPpm, priority, true);
+    }
+
+    /// @notice Deactivates a member: it can no longer submit readings. Its balance stays withdrawable
+    ///         and a reading it already submitted is still settled.
+    function removeMember(address account) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 memberId = _activeMemberId(account);
+        _setProfile(memberId, false, false, 0, 0, false);
+        emit MemberRemoved(memberId, account);
+    }
+
+    /// @notice Changes a member's roles, coefficient and priority.
+    function setMemberProfile(address account, bool producer, bool consumer, uint32 coefficientPpm, uint8 priority)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setProfile(_activeMemberId(account), producer, consumer, coefficientPpm, priority, true);
+    }
+
+    /// @notice Sets several members' static coefficients at once; the total is checked at the end,
+    ///         so shares can move between members in one call.
+    function setCoefficients(address[] calldata accounts, uint32[] calldata coefficientsPpm)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (accounts.length != coefficientsPpm.length) revert CommunityLengthMismatch(accounts.length, coefficientsPpm.length);
+        uint256 sum = _coefficientSumPpm;
+        for (uint256 i; i < accounts.length; ++i) {
+            uint256 memberId = _activeMemberId(accounts[i]);
+            uint256 profile = _profileOf(memberId);
+            sum = sum - (profile & COEFFICIENT_MASK) + coefficientsPpm[i];
+            _writeProfile(memberId, (profile & ~COEFFICIENT_MASK) | coefficientsPpm[i]);
+            _emitProfile(memberId);
+        }
+        if (sum > Allocation.FULL_SHARE_PPM) revert CommunityCoefficientsOverflow(sum);
+        _coefficientSumPpm = sum;
+    }
+
+    /// @notice Chooses how production is shared from the next settlement on.
+    function setAllocationKey(AllocationKey key) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _params.key = key;
+        emit AllocationKeyChanged(key);
+    }
+
+    /// @notice Sets the price per kWh allocated inside the community, in token units.
+    function setLocalPrice(uint256 pricePerKWh) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _params.pricePerKWh = _toUint128(pricePerKWh);
+        emit LocalPriceChanged(pricePerKWh);
+    }
+
+    /// @notice Sets the seconds after an interval ends before it can be settled.
+    function setGracePeriod(uint256 gracePeriod) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (gracePeriod >= intervalLength) revert CommunityInvalidGracePeriod(gracePeriod, intervalLength);
+        _params.gracePeriod = uint32(gracePeriod);
+        emit GracePeriodChanged(gracePeriod);
+    }
+
+    // ------------------------------------------------------------------ escrowed balances
+
+    /// @notice Prepays `amount` credits into `account`'s balance, pulled from the caller (approve first).
+    function deposit(address account, uint256 amount) external {
+        _deposit(_knownMemberId(account), amount);
+    }
+
+    /// @notice Prepays with an EIP-2612 permit instead of an approve transaction.
+    /// @dev The permit is tried, not required: if someone front-ran it, the allowance is already there.
+    function depositWithPermit(address account, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+    {
+        uint256 memberId = _knownMemberId(account);
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(memberId, amount);
+    }
+
+    /// @notice Withdraws `amount` of the caller's balance to `to`.
+    function withdraw(uint256 amount, address to) external {
+        if (to == address(0)) revert CommunityZeroAddress();
+        uint256 memberId = _knownMemberId(msg.sender);
+        MemberLedger storage ledger = _ledgers[memberId];
+        if (ledger.balance < amount) revert CommunityInsufficientBalance(msg.sender, ledger.balance, amount);
+        ledger.balance -= uint96(amount);
+        emit Withdrawn(memberId, to, amount);
+        token.safeTransfer(to, amount);
+    }
+
+    // ------------------------------------------------------------------ readings and settlement
+
+    /// @notice Records the caller's imported and exported Wh for a finished interval.
+    /// @dev One reading per member and interval; none once the interval is settled; in interval order.
+    function submitReading(uint256 interval, uint256 importWh, uint256 exportWh) external {
+        uint256 memberId = _activeMemberId(msg.sender);
+        if (interval < firstInterval) revert CommunityIntervalBeforeStart(interval, firstInterval);
+        uint256 endsAt = (interval + 1) * intervalLength;
+        if (block.timestamp < endsAt) revert CommunityIntervalNotEnded(interval, endsAt);
+        if (_isSettled(interval)) revert CommunityIntervalSettled(interval);
+        if (importWh > type(uint32).max || exportWh > type(uint32).max) {
+            revert CommunityReadingTooLarge(importWh, exportWh);
+        }
+        MemberLedger storage ledger = _ledgers[memberId];
+        uint256 latest = ledger.readingInterval;
+        if (latest == interval) revert CommunityReadingExists(interval, msg.sender);
+        if (latest > interval) revert CommunityReadingOutOfOrder(interval, latest);
+        if (latest != 0 && !_isSettled(latest)) revert CommunityPreviousIntervalUnsettled(latest);
+        ledger.readingInterval = uint32(interval);
+        ledger.importWh = uint32(importWh);
+        ledger.exportWh = uint32(exportWh);
+        emit ReadingSubmitted(interval, memberId, importWh, exportWh);
+    }
+
+    /// @notice Settles a finished interval once its grace period is over: allocates production with
+    ///         the community's key, and moves payment from consumers to producers. Anyone may call it.
+    /// @dev Members without a reading count as zero. Production left unallocated stays with the grid.
+    function settle(uint256 interval) external {
+        if (interval < firstInterval) revert CommunityIntervalBeforeStart(interval, firstInterval);
+        Parameters memory params = _params;
+        uint256 settlesFrom = (interval + 1) * intervalLength + params.gracePeriod;
+        if (block.timestamp < settlesFrom) revert CommunityGracePeriodRunning(interval, settlesFrom);
+        if (_isSettled(interval)) revert CommunityIntervalSettled(interval);
+        _settledWords[interval >> 8] |= 1 << (interval & 0xff);
+        if (interval > params.lastSettledInterval) _params.lastSettledInterval = uint32(interval);
+        _settle(interval, params);
+    }
+
+    // ------------------------------------------------------------------ surplus (certifier)
+
+    /// @inheritdoc ICommunity
+    function consumeSurplus(address producer, uint256 wh) external onlyRole(CERTIFIER_ROLE) {
+        uint256 memberId = _knownMemberId(producer);
+        MemberLedger storage ledger = _ledgers[memberId];
+        if (ledger.surplusWh < wh) revert CommunityInsufficientSurplus(producer, ledger.surplusWh, wh);
+        ledger.surplusWh -= uint64(wh);
+        emit SurplusConsumed(memberId, wh, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ICommunity
+    function memberIdOf(address account) external view returns (uint256) {
+        return _memberIds[account];
+    }
+
+    /// @inheritdoc ICommunity
+    function isMember(address account) public view returns (bool) {
+        uint256 memberId = _memberIds[account];
+        return memberId != 0 && _profileOf(memberId) & ACTIVE_BIT != 0;
+    }
+
+    /// @inheritdoc ICommunity
+    function isProducer(address account) external view returns (bool) {
+        uint256 memberId = _memberIds[account];
+        uint256 profile = memberId == 0 ? 0 : _profileOf(memberId);
+        return profile & ACTIVE_BIT != 0 && profile & PRODUCER_BIT != 0;
+    }
+
+    /// @inheritdoc ICommunity
+    function surplusOf(address account) external view returns (uint256) {
+        return _ledgers[_memberIds[account]].surplusWh;
+    }
+
+    /// @inheritdoc ICommunity
+    function lastSettledInterval() external view returns (uint256) {
+        return _params.lastSettledInterval;
+    }
+
+    /// @notice The number of member ids ever given out (removed members keep theirs).
+    function memberCount() external view returns (uint256) {
+        return _params.memberCount;
+    }
+
+    /// @notice A member's profile by id.
+    function memberProfile(uint256 memberId) external view returns (MemberProfile memory profile) {
+        if (memberId == 0 || memberId > _params.memberCount) revert CommunityUnknownMemberId(memberId);
+        uint256 bits = _profileOf(memberId);
+        profile = MemberProfile({
+            account: _accounts[memberId],
+            meterIdHash: _meterIdHashes[memberId],
+            producer: bits & PRODUCER_BIT != 0,
+            consumer: bits & CONSUMER_BIT != 0,
+            active: bits & ACTIVE_BIT != 0,
+            coefficientPpm: uint32(bits & COEFFICIENT_MASK),
+            priority: uint8((bits >> PRIORITY_SHIFT) & 0xf)
+        });
+    }
+
+    /// @notice A member's escrowed balance, unminted surplus and latest reading, by id.
+    function memberLedger(uint256 memberId) external view returns (MemberLedger memory) {
+        return _ledgers[memberId];
+    }
+
+    /// @notice The price per kWh, grace period, allocation key and coefficient total.
+    function parameters()
+        external
+        view
+        returns (uint256 pricePerKWh, uint256 gracePeriod, AllocationKey key, uint256 coefficientSumPpm)
+    {
+        Parameters memory params = _params;
+        return (params.pricePerKWh, params.gracePeriod, params.key, _coefficientSumPpm);
+    }
+
+    /// @notice Whether `interval` has been settled.
+    function isSettled(uint256 interval) external view returns (bool) {
+        return _isSettled(interval);
+    }
+
+    /// @notice The interval running now.
+    function currentInterval() external view returns (uint256) {
+        return block.timestamp / intervalLength;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Working set of one settlement, in memory.
+    struct Settlement {
+        uint256 production;
+        uint256 allocated;
+        uint256 paid;
+        uint256 unpaid;
+        uint256 lastProducer;
+        uint256[] demand;
+        uint256[] supply;
+        uint256[] payment;
+    }
+
+    function _settle(uint256 interval, Parameters memory params) internal {
+        uint256 n = params.memberCount;
+        Settlement memory s;
+        s.demand = new uint256[](n);
+        s.supply = new uint256[](n);
+        uint256[] memory keyInput = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            MemberLedger storage ledger = _ledgers[i + 1];
+            if (ledger.readingInterval != interval) continue;
+            uint256 profile = _profileOf(i + 1);
+            if (profile & CONSUMER_BIT != 0) s.demand[i] = ledger.importWh;
+            if (profile & PRODUCER_BIT != 0 && ledger.exportWh != 0) {
+                s.supply[i] = ledger.exportWh;
+                s.production += ledger.exportWh;
+                s.lastProducer = i;
+            }
+            if (params.key == AllocationKey.STATIC) keyInput[i] = profile & COEFFICIENT_MASK;
+            else if (params.key == AllocationKey.PRIORITY) keyInput[i] = (profile >> PRIORITY_SHIFT) & 0xf;
+        }
+        uint256[] memory allocated = _allocate(params.key, s.production, s.demand, keyInput);
+
+        // What each consumer pays: its allocation at the local price, up to its prepaid balance.
+        s.payment = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            if (allocated[i] == 0) continue;
+            s.allocated += allocated[i];
+            uint256 cost = (allocated[i] * params.pricePerKWh) / WH_PER_KWH;
+            uint256 balance = _ledgers[i + 1].balance;
+            uint256 pays = cost < balance ? cost : balance;
+            s.payment[i] = pays;
+            s.paid += pays;
+            s.unpaid += cost - pays;
+        }
+        _book(interval, s, allocated);
+        emit IntervalSettled(interval, s.production, s.allocated, s.paid, s.unpaid, params.key);
+    }
+
+    /// @dev Writes balances and surplus. Producers share the payment pro rata to the energy taken from
+    ///      each (production is taken in proportion to exports); the last producer gets the rounding
+    ///      remainder so that credits are conserved exactly. Surplus is rounded down, so certificates
+    ///      never cover more than was exported and not taken.
+    function _book(uint256 interval, Settlement memory s, uint256[] memory allocated) private {
+        uint256 distributed;
+        for (uint256 i; i < allocated.length; ++i) {
+            MemberLedger storage ledger = _ledgers[i + 1];
+            if (ledger.readingInterval != interval) continue;
+            uint256 earned;
+            if (s.supply[i] != 0) {
+                earned = i == s.lastProducer ? s.paid - distributed : (s.paid * s.supply[i]) / s.production;
+                distributed += earned;
+                uint256 taken = _ceilDiv(s.allocated * s.supply[i], s.production);
+                ledger.surplusWh += uint64(s.supply[i] - taken);
+            }
+            if (earned != s.payment[i]) ledger.balance = uint96(ledger.balance + earned - s.payment[i]);
+            emit MemberSettled(interval, i + 1, allocated[i], int256(earned) - int256(s.payment[i]));
+        }
+    }
+
+    function _allocate(AllocationKey key, uint256 production, uint256[] memory demand, uint256[] memory keyInput)
+        private
+        pure
+        returns (uint256[] memory)
+    {
+        if (key == AllocationKey.STATIC) return Allocation.staticKey(production, demand, keyInput);
+        if (key == AllocationKey.PRIORITY) return Allocation.priority(production, demand, keyInput);
+        return Allocation.prorata(production, demand);
+    }
+
+    function _deposit(uint256 memberId, uint256 amount) private {
+        if (token.balanceOf(address(this)) + amount > type(uint96).max) revert CommunityAmountTooLarge(amount);
+        _ledgers[memberId].balance += uint96(amount);
+        emit Deposited(memberId, msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    function _setProfile(
+        uint256 memberId,
+        bool producer,
+        bool consumer,
+        uint32 coefficientPpm,
+        uint8 priority,
+        bool active
+    ) private {
+        if (priority > Allocation.MAX_PRIORITY) revert CommunityPriorityOutOfRange(priority);
+        uint256 previous = _profileOf(memberId);
+        uint256 sum = _coefficientSumPpm - (previous & COEFFICIENT_MASK) + coefficientPpm;
+        if (sum > Allocation.FULL_SHARE_PPM) revert CommunityCoefficientsOverflow(sum);
+        _coefficientSumPpm = sum;
+        uint256 profile = uint256(coefficientPpm) | (uint256(priority) << PRIORITY_SHIFT);
+        if (producer) profile |= PRODUCER_BIT;
+        if (consumer) profile |= CONSUMER_BIT;
+        if (active) profile |= ACTIVE_BIT;
+        _writeProfile(memberId, profile);
+        _emitProfile(memberId);
+    }
+
+    function _emitProfile(uint256 memberId) private {
+        uint256 bits = _profileOf(memberId);
+        emit MemberProfileChanged(
+            memberId,
+            bits & PRODUCER_BIT != 0,
+            bits & CONSUMER_BIT != 0,
+            uint32(bits & COEFFICIENT_MASK),
+            uint8((bits >> PRIORITY_SHIFT) & 0xf)
+        );
+    }
+
+    function _profileOf(uint256 memberId) private view returns (uint256) {
+        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
+        return (_profileWords[memberId / PROFILES_PER_WORD] >> shift) & 0xffffffff;
+    }
+
+    function _writeProfile(uint256 memberId, uint256 profile) private {
+        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
+        uint256 word = memberId / PROFILES_PER_WORD;
+        _profileWords[word] = (_profileWords[word] & ~(uint256(0xffffffff) << shift)) | (profile << shift);
+    }
+
+    function _knownMemberId(address account) private view returns (uint256 memberId) {
+        memberId = _memberIds[account];
+        if (memberId == 0) revert CommunityUnknownMember(account);
+    }
+
+    function _activeMemberId(address account) private view returns (uint256 memberId) {
+        memberId = _knownMemberId(account);
+        if (_profileOf(memberId) & ACTIVE_BIT == 0) revert CommunityMemberInactive(account);
+    }
+
+    function _isSettled(uint256 interval) private view returns (bool) {
+        return _settledWords[interval >> 8] & (1 << (interval & 0xff)) != 0;
+    }
+
+    function _toUint128(uint256 value) private pure returns (uint128) {
+        if (value > type(uint128).max) revert CommunityAmountTooLarge(value);
+        return uint128(value);
+    }
+
+    function _ceilDiv(uint256 a, uint256 b) private pure returns (uint256) {
+        return a == 0 ? 0 : (a - 1) / b + 1;
+    }
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.24;
+
+/// @title ICommunity
+/// @notice Membership, interval readings and settlement of a local energy community.
+interface ICommunity {
+    /// @notice How the community's production is shared among its consumers in an interval.
+    /// @dev PRORATA: E_i = min(P, ΣC)·C_i/ΣC (Enedis' default dynamic key, EEG dynamic model).
+    ///      STATIC: E_i = min(C_i, λ·k_i), where λ ≥ P is the largest level that allocates no more
+    ///      than P: each member first gets min(C_i, k_i·P) and the shares left unused flow to members
+    ///      whose demand is still unmet, in proportion to their keys, until nothing moves.
+    ///      PRIORITY: priority levels are served in order (0 first), pro rata inside a level.
+    enum AllocationKey {
+        PRORATA,
+        STATIC,
+        PRIORITY
+    }
+
+    /// @notice A member's static data.
+    struct MemberProfile {
+        address account;
+        bytes32 meterIdHash;
+        bool producer;
+        bool consumer;
+        bool active;
+        uint32 coefficientPpm;
+        uint8 priority;
+    }
+
+    /// @notice A member's escrowed balance, unminted surplus and latest reading.
+    struct MemberLedger {
+        uint96 balance;
+        uint64 surplusWh;
+        uint32 readingInterval;
+        uint32 importWh;
+        uint32 exportWh;
+    }
+
+    error CommunityUnknownMember(address account);
+    error CommunityUnknownMemberId(uint256 memberId);
+    error CommunityLengthMismatch(uint256 accounts, uint256 coefficients);
+    error CommunityIntervalBeforeStart(uint256 interval, uint256 firstInterval);
+    error CommunityMemberExists(address account);
+    error CommunityMemberInactive(address account);
+    error CommunityZeroAddress();
+    error CommunityCoefficientsOverflow(uint256 totalPpm);
+    error CommunityPriorityOutOfRange(uint256 priority);
+    error CommunityIntervalNotEnded(uint256 interval, uint256 endsAt);
+    error CommunityGracePeriodRunning(uint256 interval, uint256 settlesFrom);
+    error CommunityIntervalSettled(uint256 interval);
+    error CommunityReadingExists(uint256 interval, address account);
+    error CommunityReadingOutOfOrder(uint256 interval, uint256 latestInterval);
+    error CommunityPreviousIntervalUnsettled(uint256 previousInterval);
+    error CommunityReadingTooLarge(uint256 importWh, uint256 exportWh);
+    error CommunityInsufficientBalance(address account, uint256 balance, uint256 requested);
+    error CommunityInsufficientSurplus(address account, uint256 surplusWh, uint256 requestedWh);
+    error CommunityInvalidGracePeriod(uint256 gracePeriod, uint256 intervalLength);
+    error CommunityInvalidIntervalLength(uint256 intervalLength);
+    error CommunityAmountTooLarge(uint256 amount);
+
+    event MemberAdded(uint256 indexed memberId, address indexed account, bytes32 meterIdHash);
+    event MemberRemoved(uint256 indexed memberId, address indexed account);
+    event MemberProfileChanged(
+        uint256 indexed memberId, bool producer, bool consumer, uint32 coefficientPpm, uint8 priority
+    );
+    event AllocationKeyChanged(AllocationKey key);
+    event LocalPriceChanged(uint256 pricePerKWh);
+    event GracePeriodChanged(uint256 gracePeriod);
+    event ReadingSubmitted(uint256 indexed interval, uint256 indexed memberId, uint256 importWh, uint256 exportWh);
+    /// @notice One per member with a reading in a settled interval. `tokenDelta` is what the member
+    ///         received as a producer minus what it paid as a consumer.
+    event MemberSettled(uint256 indexed interval, uint256 indexed memberId, uint256 allocatedWh, int256 tokenDelta);
+    /// @notice Once per settled interval. `unpaid` is what consumers owed but had not prepaid.
+    event IntervalSettled(
+        uint256 indexed interval, uint256 productionWh, uint256 allocatedWh, uint256 paid, uint256 unpaid, AllocationKey key
+    );
+    event Deposited(uint256 indexed memberId, address indexed from, uint256 amount);
+    event Withdrawn(uint256 indexed memberId, address indexed to, uint256 amount);
+    event SurplusConsumed(uint256 indexed memberId, uint256 wh, address indexed by);
+
+    /// @notice The member id of `account`, or 0 when it never was a member.
+    function memberIdOf(address account) external view returns (uint256);
+
+    /// @notice Whether `account` is an active member.
+    function isMember(address account) external view returns (bool);
+
+    /// @notice Whether `account` is an active member with the producer role.
+    function isProducer(address account) external view returns (bool);
+
+    /// @notice Settled Wh that `account` exported and the community did not take, not yet certified.
+    function surplusOf(address account) external view returns (uint256);
+
+    /// @notice Draws down a producer's settled surplus for a certificate.
+    /// @dev Only the certifier role (the EnergyCertificate contract).
+    function consumeSurplus(address producer, uint256 wh) external;
+
+    /// @notice The last interval for which any settlement ran.
+    function lastSettledInterval() external view returns (uint256);
+}
