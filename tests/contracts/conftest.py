@@ -42,7 +42,7 @@ def community(project, admin, token):
     return admin.deploy(project.Community, token, admin, INTERVAL, GRACE, PRICE_PER_KWH, PRORATA)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Household:
     account: object
     member_id: int
