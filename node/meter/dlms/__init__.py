@@ -1,0 +1,1 @@
+"""Encrypted DLMS/COSEM: link frames, general-glo-ciphering, and DataNotification decoding."""

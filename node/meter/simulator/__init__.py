@@ -1,0 +1,1 @@
+"""A simulated household meter, so the whole pipeline runs without hardware."""
