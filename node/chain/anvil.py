@@ -47,7 +47,7 @@ class AnvilSettings:
     chain_id: int = DEV_CHAIN_ID
     block_time: float | None = None  # None: mine a block per transaction
     state_file: Path | None = None  # persists the chain across restarts when set
-    accounts: int = 10
+    accounts: int = 20
     gas_limit: int = 30_000_000
 
 
