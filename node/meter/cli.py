@@ -1,0 +1,174 @@
+"""`gridcommons meter ...`: parse captured meter data, simulate a meter, read one into the store.
+
+Only click is imported at module level, so `gridcommons --help` stays fast on a Raspberry Pi.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+_SPEC_NAMES = ["auto", "dsmr22", "dsmr3", "dsmr4", "dsmr5", "belgium", "luxembourg"]
+_KEY_HELP = "AES key for encrypted DLMS frames, 32 hex digits (or env GRIDCOMMONS_METER_KEY)."
+_AUTH_KEY_HELP = "Authentication key for frames with SC 0x30, 32 hex digits (or env GRIDCOMMONS_METER_AUTH_KEY)."
+
+
+def _keys(key: str | None, auth_key: str | None):
+    if key is None:
+        if auth_key is not None:
+            raise click.BadParameter("an authentication key needs the encryption key (--key) too", param_hint="--auth-key")
+        return None
+    from node.meter.dlms.ciphering import MeterKeys
+
+    try:
+        return MeterKeys.from_hex(key, auth_key)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--key/--auth-key") from None
+
+
+def _spec(name: str):
+    from node.meter.dsmr.specs import AUTO, SPECS
+
+    return AUTO if name == "auto" else SPECS[name]
+
+
+@click.group()
+def meter() -> None:
+    """The household's smart meter: DSMR P1 and encrypted DLMS/COSEM."""
+
+
+@meter.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--key", envvar="GRIDCOMMONS_METER_KEY", help=_KEY_HELP)
+@click.option("--auth-key", envvar="GRIDCOMMONS_METER_AUTH_KEY", help=_AUTH_KEY_HELP)
+@click.option("--spec", "spec_name", type=click.Choice(_SPEC_NAMES), default="auto", show_default=True,
+              help="DSMR variant; auto checks a CRC whenever a telegram has one.")
+def parse(file, key: str | None, auth_key: str | None, spec_name: str) -> None:
+    """Decode the telegrams and frames in FILE ('-' for stdin), one JSON object per line.
+
+    Rejected telegrams are reported on stderr with their reason; the exit status is 1 if any
+    was rejected.
+    """
+    from node.meter.decoder import MeterDecoder
+    from node.meter.reading import Reading
+
+    decoder = MeterDecoder(keys=_keys(key, auth_key), spec=_spec(spec_name))
+    rejected = 0
+
+    def emit(events) -> None:
+        nonlocal rejected
+        for event in events:
+            if isinstance(event, Reading):
+                click.echo(json.dumps(event.to_json(), ensure_ascii=False))
+            else:
+                rejected += 1
+                click.echo(f"rejected ({event.reason}): {event.detail}", err=True)
+
+    while chunk := file.read(65536):
+        emit(decoder.feed(chunk))
+    emit(decoder.finish())
+    if decoder.skipped_bytes:
+        click.echo(f"skipped {decoder.skipped_bytes} bytes outside any telegram or frame", err=True)
+    sys.exit(1 if rejected else 0)
+
+
+@meter.command()
+@click.option("--profile", type=click.Choice(["consumer", "prosumer", "producer"]), default="prosumer", show_default=True)
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Times real time; 0 sends as fast as possible.")
+@click.option("--interval", type=float, default=1.0, show_default=True, help="Seconds of meter time between telegrams.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same household.")
+@click.option("--start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), default=None,
+              help="Meter time of the first telegram, local to the meter (default: now).")
+@click.option("--count", type=int, default=None, help="Stop after this many telegrams (default: never).")
+@click.option("--output", type=click.File("ab"), default=None, help="Append to this file ('-' for stdout).")
+@click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and send there; its path goes to stderr.")
+@click.option("--key", envvar="GRIDCOMMONS_METER_KEY", help="Encrypt as DLMS general-glo-ciphering with this key.")
+@click.option("--auth-key", envvar="GRIDCOMMONS_METER_AUTH_KEY", help="Also authenticate (SC 0x30) with this key.")
+@click.option("--payload", type=click.Choice(["notification", "dsmr"]), default="notification", show_default=True,
+              help="Encrypted content: a DLMS DataNotification or the DSMR telegram.")
+@click.option("--container", type=click.Choice(["mbus", "hdlc", "bare"]), default="mbus", show_default=True,
+              help="Link frames around encrypted APDUs.")
+def simulate(profile, speed, interval, seed, start, count, output, use_pty, key, auth_key, payload, container) -> None:
+    """Act as a household's meter: DSMR 5 telegrams (or encrypted DLMS frames) on a pty or file."""
+    from datetime import datetime
+
+    from node.meter.dsmr.timestamps import METER_TIMEZONE
+    from node.meter.simulator.household import PROFILES, Household
+    from node.meter.simulator.meter import Encryption, SimulatedMeter
+    from node.meter.simulator.output import FileLine, PtyLine, pace
+
+    if use_pty == (output is not None):
+        raise click.UsageError("give exactly one of --pty and --output")
+    keys = _keys(key, auth_key)
+    encryption = (
+        Encryption(keys.encryption_key, keys.authentication_key, payload=payload, container=container) if keys else None
+    )
+    begin = (start.replace(tzinfo=METER_TIMEZONE) if start else datetime.now(METER_TIMEZONE).replace(microsecond=0))
+    simulated = SimulatedMeter(Household(PROFILES[profile], seed), begin, interval=interval, encryption=encryption)
+    line = PtyLine() if use_pty else FileLine(output)
+    if use_pty:
+        click.echo(f"simulated meter on {line.path}", err=True)
+    try:
+        pace(simulated, line.write, interval=interval, speed=speed, count=count)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if use_pty:
+            line.close()
+
+
+@meter.command()
+@click.argument("device")
+@click.option("--standard", type=click.Choice(["dsmr5", "dsmr4", "dsmr3", "dsmr22", "mbus"]), default="dsmr5",
+              show_default=True, help="Port settings: 115200 8N1 (DSMR 4/5), 9600 7E1 (DSMR 2.2/3), 2400 8E1 (M-Bus).")
+@click.option("--baudrate", type=int, default=None, help="Override the standard's baud rate.")
+@click.option("--framing", default=None, metavar="8N1", help="Override data bits, parity and stop bits, e.g. 7E1.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="meter.db", show_default=True,
+              help="The local store (SQLite).")
+@click.option("--key", envvar="GRIDCOMMONS_METER_KEY", help=_KEY_HELP)
+@click.option("--auth-key", envvar="GRIDCOMMONS_METER_AUTH_KEY", help=_AUTH_KEY_HELP)
+@click.option("--silence-timeout", type=float, default=30.0, show_default=True,
+              help="Report (and reopen the port) after this many seconds without data.")
+@click.option("--count", type=int, default=None, help="Stop after this many readings (default: run until stopped).")
+@click.option("--print", "print_readings", is_flag=True, help="Also print each reading as a JSON line.")
+def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_timeout, count, print_readings) -> None:
+    """Read the meter on DEVICE into the local store until Ctrl-C (or --count readings)."""
+    import dataclasses
+    import signal
+
+    from node.meter.decoder import MeterDecoder
+    from node.meter.transport import PORT_PRESETS, SerialMeterReader, serial_port_factory
+    from node.store import MeterStore
+
+    settings = PORT_PRESETS[standard]
+    if baudrate:
+        settings = dataclasses.replace(settings, baudrate=baudrate)
+    if framing:
+        if len(framing) != 3 or framing[0] not in "5678" or framing[1].upper() not in "NEOMS" or framing[2] not in "12":
+            raise click.BadParameter("framing is data bits, parity, stop bits, e.g. 8N1 or 7E1", param_hint="--framing")
+        settings = dataclasses.replace(settings, bytesize=int(framing[0]), parity=framing[1].upper(), stopbits=int(framing[2]))
+    formats = frozenset({"mbus", "hdlc", "apdu"}) if standard == "mbus" else frozenset({"dsmr", "mbus", "hdlc", "apdu"})
+    decoder = MeterDecoder(keys=_keys(key, auth_key), formats=formats)
+
+    with MeterStore(db_path) as store:
+        def on_reading(reading) -> None:
+            store.add(reading)
+            if print_readings:
+                click.echo(json.dumps(reading.to_json(), ensure_ascii=False))
+            if count is not None and reader.status.readings >= count:
+                reader.stop()
+
+        def on_event(event) -> None:
+            click.echo(f"meter: {event.kind}: {event.detail}", err=True)
+
+        reader = SerialMeterReader(
+            serial_port_factory(device, settings), decoder, on_reading, on_event, silence_timeout=silence_timeout
+        )
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: reader.stop())
+        reader.run()
+    click.echo(
+        f"meter: {reader.status.readings} readings, rejected {dict(decoder.rejections) or 'none'}", err=True
+    )
