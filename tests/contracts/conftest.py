@@ -5,8 +5,11 @@ Ape snapshots the chain around each test, so module-scoped deployments are share
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import ape
 import pytest
 
 INTERVAL = 900
@@ -96,3 +99,85 @@ class Clock:
 @pytest.fixture
 def clock(chain, community):
     return Clock(chain, community)
+
+
+@pytest.fixture(scope="module")
+def consent_registry(project, admin, community, token):
+    return admin.deploy(project.ConsentRegistry, community, token)
+
+
+@pytest.fixture(scope="module")
+def certificates(project, admin, community, token):
+    """An EnergyCertificate holding the Community's certifier role, as the deploy script wires it."""
+    certificate = admin.deploy(project.EnergyCertificate, community, token, "Test Energy Certificate", "TEGC")
+    community.grantRole(community.CERTIFIER_ROLE(), certificate, sender=admin)
+    return certificate
+
+
+@contextmanager
+def reverts_with(error, **inputs):
+    """Expects a revert with custom error `error` (e.g. `registry.ConsentRegistryNotSubject`) and the given
+    inputs. Stricter than `ape.reverts`, which lets other reverts and misspelled inputs pass; also
+    recognises an error that another contract (the token) raised and the caller bubbled up undecoded."""
+    with ape.reverts() as info:
+        yield info
+    actual = _error_inputs(info.value, error.abi)
+    assert actual is not None, f"expected {error.abi.selector}, got {info.value!r}"
+    for name, expected in inputs.items():
+        assert name in actual, f"{error.abi.name} has no input {name!r}"
+        assert actual[name] == getattr(expected, "address", expected), f"{error.abi.name}.{name}: {actual[name]!r}"
+
+
+def _error_inputs(exception, abi):
+    """The inputs of `exception` if it is the custom error `abi`, else None."""
+    from eth_abi import decode
+    from eth_utils import keccak, to_checksum_address
+    from hexbytes import HexBytes
+
+    if getattr(exception, "abi", None) is not None:
+        return dict(exception.inputs) if exception.abi.selector == abi.selector else None
+    message = exception.revert_message
+    if isinstance(message, str) and message.startswith("0x"):
+        data = HexBytes(message)  # undecoded revert data (py-evm)
+    elif match := re.fullmatch(r"custom error 0x([0-9a-f]{8}):\s?(.*)", message or "", re.S):
+        # Anvil's eth_call: the selector, then the data as text, which is exact for bytes below 0x80.
+        data = bytes.fromhex(match[1]) + match[2].encode("latin-1", errors="replace")
+    else:
+        data = b""
+    if data[:4] != keccak(text=abi.selector)[:4]:
+        return None
+    values = decode([ipt.canonical_type for ipt in abi.inputs], data[4:])
+    return {
+        ipt.name: to_checksum_address(value) if ipt.type == "address" else value
+        for ipt, value in zip(abi.inputs, values)
+    }
+
+
+def sign_permit(chain, token, owner, spender, value, deadline):
+    """An EIP-2612 permit signed by test account `owner`, as (v, r, s)."""
+    from eth_account import Account
+
+    domain = {
+        "name": token.name(),
+        "version": "1",
+        "chainId": chain.chain_id,
+        "verifyingContract": token.address,
+    }
+    types = {
+        "Permit": [
+            {"name": "owner", "type": "address"},
+            {"name": "spender", "type": "address"},
+            {"name": "value", "type": "uint256"},
+            {"name": "nonce", "type": "uint256"},
+            {"name": "deadline", "type": "uint256"},
+        ]
+    }
+    message = {
+        "owner": owner.address,
+        "spender": getattr(spender, "address", spender),
+        "value": value,
+        "nonce": token.nonces(owner),
+        "deadline": deadline,
+    }
+    signed = Account.sign_typed_data(owner.private_key, domain, types, message)
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
