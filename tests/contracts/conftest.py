@@ -5,6 +5,7 @@ Ape snapshots the chain around each test, so module-scoped deployments are share
 
 from __future__ import annotations
 
+import ast
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,9 +140,14 @@ def _error_inputs(exception, abi):
     message = exception.revert_message
     if isinstance(message, str) and message.startswith("0x"):
         data = HexBytes(message)  # undecoded revert data (py-evm)
+    elif isinstance(message, str) and message[:2] in ("b'", 'b"'):
+        # py-evm data that Ape failed to decode (it does when the data holds a quote byte, 0x27).
+        data = ast.literal_eval(message)
     elif match := re.fullmatch(r"custom error 0x([0-9a-f]{8}):\s?(.*)", message or "", re.S):
         # Anvil's eth_call: the selector, then the data as text, which is exact for bytes below 0x80.
         data = bytes.fromhex(match[1]) + match[2].encode("latin-1", errors="replace")
+    elif isinstance(message, str):
+        data = message.encode("latin-1", errors="replace")  # anvil shows data that is valid UTF-8 as text
     else:
         data = b""
     if data[:4] != keccak(text=abi.selector)[:4]:
