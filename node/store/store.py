@@ -104,6 +104,7 @@ class MeterStore:
         self._last_flush = clock()
         self._last_maintenance: float | None = None
         self.refused: dict[str, int] = {}
+        self._closed = False
 
     def __enter__(self) -> "MeterStore":
         return self
@@ -112,9 +113,12 @@ class MeterStore:
         self.close()
 
     def close(self) -> None:
-        """Write what is pending and close the database."""
+        """Write what is pending and close the database (again: nothing)."""
+        if self._closed:
+            return
         self.flush()
         self.db.close()
+        self._closed = True
 
     # -- writing ---------------------------------------------------------------------------
 
