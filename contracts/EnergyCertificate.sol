@@ -30,8 +30,9 @@ contract EnergyCertificate is IEnergyCertificate, ERC721 {
     /// @notice The token certificates are sold for.
     IERC20 public immutable token;
 
-    /// @notice Wh certified so far, and Wh retired so far.
+    /// @notice Wh certified so far.
     uint256 public totalIssuedWh;
+    /// @notice Wh retired so far.
     uint256 public totalRetiredWh;
 
     uint256 private _lastTokenId;
@@ -141,8 +142,8 @@ contract EnergyCertificate is IEnergyCertificate, ERC721 {
     /// @dev Records and mints the certificate, then draws the surplus down in the Community, which
     ///      checks the amount again and reverts the whole mint if it is not there.
     function _mintCertificate(address producer, uint256 wh) internal returns (uint256 tokenId) {
-        tokenId = ++_lastTokenId;
         uint256 settledInterval = community.lastSettledInterval();
+        tokenId = ++_lastTokenId;
         _certificates[tokenId] = Certificate({
             producer: producer,
             issuedAt: uint64(block.timestamp),

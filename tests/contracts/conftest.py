@@ -158,32 +158,3 @@ def _error_inputs(exception, abi):
         for ipt, value in zip(abi.inputs, values)
     }
 
-
-def sign_permit(chain, token, owner, spender, value, deadline):
-    """An EIP-2612 permit signed by test account `owner`, as (v, r, s)."""
-    from eth_account import Account
-
-    domain = {
-        "name": token.name(),
-        "version": "1",
-        "chainId": chain.chain_id,
-        "verifyingContract": token.address,
-    }
-    types = {
-        "Permit": [
-            {"name": "owner", "type": "address"},
-            {"name": "spender", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    message = {
-        "owner": owner.address,
-        "spender": getattr(spender, "address", spender),
-        "value": value,
-        "nonce": token.nonces(owner),
-        "deadline": deadline,
-    }
-    signed = Account.sign_typed_data(owner.private_key, domain, types, message)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")

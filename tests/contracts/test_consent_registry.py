@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import reverts_with, sign_permit
+from conftest import reverts_with
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from permits import sign_permit
 
 ENERGY_15MIN, POWER_1S, VOLTAGES, GAS = 1, 2, 4, 8
 PURPOSE = 7
@@ -518,7 +519,7 @@ def test_pay_without_allowance_reverts_in_token(consent_registry, token, subject
 def test_pay_with_permit_needs_no_approve(chain, consent_registry, token, subject, recipient, now):
     grant_id, _ = paid_grant(consent_registry, subject, recipient, now)
     token.approve(consent_registry, 0, sender=recipient)
-    v, r, s = sign_permit(chain, token, recipient, consent_registry, 2 * PRICE, now + DAY)
+    v, r, s = sign_permit(token, recipient, consent_registry, 2 * PRICE, now + DAY, chain.chain_id)
 
     tx = consent_registry.payWithPermit(grant_id, 2, now + DAY, v, r, s, sender=recipient)
 
@@ -531,7 +532,7 @@ def test_pay_with_front_run_permit_uses_existing_allowance(chain, consent_regist
                                                            now):
     grant_id, _ = paid_grant(consent_registry, subject, recipient, now)
     token.approve(consent_registry, 0, sender=recipient)
-    v, r, s = sign_permit(chain, token, recipient, consent_registry, PRICE, now + DAY)
+    v, r, s = sign_permit(token, recipient, consent_registry, PRICE, now + DAY, chain.chain_id)
     token.permit(recipient, consent_registry, PRICE, now + DAY, v, r, s, sender=outsider)
 
     tx = consent_registry.payWithPermit(grant_id, 1, now + DAY, v, r, s, sender=recipient)
@@ -542,7 +543,7 @@ def test_pay_with_front_run_permit_uses_existing_allowance(chain, consent_regist
 def test_pay_with_permit_by_other_than_recipient_reverts(chain, consent_registry, token, subject, recipient, outsider,
                                                          now):
     grant_id, _ = paid_grant(consent_registry, subject, recipient, now)
-    v, r, s = sign_permit(chain, token, outsider, consent_registry, PRICE, now + DAY)
+    v, r, s = sign_permit(token, outsider, consent_registry, PRICE, now + DAY, chain.chain_id)
 
     with reverts_with(consent_registry.ConsentRegistryNotRecipient, grantId=grant_id, caller=outsider):
         consent_registry.payWithPermit(grant_id, 1, now + DAY, v, r, s, sender=outsider)
@@ -552,7 +553,7 @@ def test_pay_with_bad_permit_and_no_allowance_reverts_in_token(chain, consent_re
                                                                 now):
     grant_id, _ = paid_grant(consent_registry, subject, recipient, now)
     token.approve(consent_registry, 0, sender=recipient)
-    v, r, s = sign_permit(chain, token, recipient, consent_registry, PRICE - 1, now + DAY)
+    v, r, s = sign_permit(token, recipient, consent_registry, PRICE - 1, now + DAY, chain.chain_id)
 
     with reverts_with(token.ERC20InsufficientAllowance, needed=PRICE):
         consent_registry.payWithPermit(grant_id, 1, now + DAY, v, r, s, sender=recipient)

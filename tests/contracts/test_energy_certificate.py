@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Clock, reverts_with, sign_permit
+from conftest import Clock, reverts_with
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from permits import sign_permit
 
 EXPORT_WH = 5000
 IMPORTS_WH = (1000, 500)
@@ -313,7 +314,7 @@ def test_buy_with_permit_needs_no_approve(chain, certificates, token, producer, 
     token_id = listed(certificates, producer)
     token.approve(certificates, 0, sender=buyer)
     deadline = chain.pending_timestamp + 3600
-    v, r, s = sign_permit(chain, token, buyer, certificates, PRICE, deadline)
+    v, r, s = sign_permit(token, buyer, certificates, PRICE, deadline, chain.chain_id)
 
     tx = certificates.buyWithPermit(token_id, PRICE, deadline, v, r, s, sender=buyer)
 
@@ -326,7 +327,7 @@ def test_buy_with_front_run_permit_uses_existing_allowance(chain, certificates, 
     token_id = listed(certificates, producer)
     token.approve(certificates, 0, sender=buyer)
     deadline = chain.pending_timestamp + 3600
-    v, r, s = sign_permit(chain, token, buyer, certificates, PRICE, deadline)
+    v, r, s = sign_permit(token, buyer, certificates, PRICE, deadline, chain.chain_id)
     token.permit(buyer, certificates, PRICE, deadline, v, r, s, sender=outsider)
 
     certificates.buyWithPermit(token_id, PRICE, deadline, v, r, s, sender=buyer)
@@ -337,7 +338,7 @@ def test_buy_with_front_run_permit_uses_existing_allowance(chain, certificates, 
 def test_buy_with_permit_by_non_member_reverts_not_member(chain, certificates, token, producer, outsider):
     token_id = listed(certificates, producer)
     deadline = chain.pending_timestamp + 3600
-    v, r, s = sign_permit(chain, token, outsider, certificates, PRICE, deadline)
+    v, r, s = sign_permit(token, outsider, certificates, PRICE, deadline, chain.chain_id)
 
     with reverts_with(certificates.EnergyCertificateNotMember, account=outsider):
         certificates.buyWithPermit(token_id, PRICE, deadline, v, r, s, sender=outsider)
