@@ -1,50 +1,71 @@
-"""The local store's tables. Times are unix seconds (UTC); energy in Wh, power in W, as integers."""
+"""The local store's tables. Times are unix seconds (UTC); energy in Wh, power in W, as integers.
+
+Plain sqlite3 rather than sqlite-utils: sqlite-utils imports pandas and numpy whenever they are
+installed (Ape installs them), which tripled the reader process's memory on a Raspberry Pi.
+"""
 
 from __future__ import annotations
 
-import sqlite_utils
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
 
 SCHEMA_VERSION = 1
 
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meters (
+    id INTEGER PRIMARY KEY,
+    meter_id TEXT NOT NULL UNIQUE
+);
+-- One row per reading inside the retention window. Older rows are thinned to the last reading
+-- of each minute, with `samples` saying how many readings their power averages.
+CREATE TABLE IF NOT EXISTS readings (
+    ts INTEGER PRIMARY KEY,
+    meter INTEGER REFERENCES meters(id),
+    import_wh INTEGER,
+    export_wh INTEGER,
+    import_w INTEGER,
+    export_w INTEGER,
+    samples INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS intervals (
+    start INTEGER PRIMARY KEY,
+    local_day INTEGER NOT NULL,
+    import_wh INTEGER,
+    export_wh INTEGER,
+    complete INTEGER NOT NULL,
+    issues TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER
+);
+"""
 
-def create(db: sqlite_utils.Database) -> None:
-    """Create missing tables and indexes; safe to run on every open."""
-    db.enable_wal()
+
+def connect(path: str) -> sqlite3.Connection:
+    """Open the store in WAL mode, creating missing tables in one transaction."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
     # NORMAL is durable against a killed process in WAL mode; only a power cut can undo the
     # last few commits, and never leaves the file inconsistent.
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=5000")
-    if "meters" not in db.table_names():
-        db["meters"].create({"id": int, "meter_id": str}, pk="id", not_null={"meter_id"})
-        db["meters"].create_index(["meter_id"], unique=True)
-    if "readings" not in db.table_names():
-        # One row per reading inside the retention window; older rows are thinned to the last
-        # reading of each minute, with `samples` saying how many readings the power averages.
-        db["readings"].create(
-            {
-                "ts": int,
-                "meter": int,
-                "import_wh": int,
-                "export_wh": int,
-                "import_w": int,
-                "export_w": int,
-                "samples": int,
-            },
-            pk="ts",
-            defaults={"samples": 1},
-        )
-    if "intervals" not in db.table_names():
-        db["intervals"].create(
-            {
-                "start": int,
-                "local_day": int,
-                "import_wh": int,
-                "export_wh": int,
-                "complete": int,
-                "issues": str,
-            },
-            pk="start",
-        )
-    if "meta" not in db.table_names():
-        db["meta"].create({"key": str, "value": int}, pk="key")
-        db["meta"].insert({"key": "schema_version", "value": SCHEMA_VERSION})
+    with transaction(db):
+        for statement in _TABLES.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -1,4 +1,4 @@
-"""The household's local meter store: readings, 15-minute interval energy, and aggregates.
+"""The household's local meter store (SQLite, WAL): readings, 15-minute interval energy, aggregates.
 
 Writes are batched: readings wait in memory until `batch_size` of them or `flush_every`
 seconds, then go in one transaction together with every interval they closed. A killed process
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Callable, Iterable
-
-import sqlite_utils
 
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.reading import Reading
@@ -97,9 +95,8 @@ class MeterStore:
         self.settings = settings
         self._clock = clock
         self.local = local
-        self.db = sqlite_utils.Database(self.path)
-        schema.create(self.db)
-        self._meters = {row["meter_id"]: row["id"] for row in self.db["meters"].rows}
+        self.db = schema.connect(str(self.path))
+        self._meters = dict(self.db.execute("SELECT meter_id, id FROM meters"))
         self._pending: list[Sample] = []
         self._last_flush = clock()
         self._last_maintenance: float | None = None
@@ -152,8 +149,8 @@ class MeterStore:
         self._last_flush = self._clock()
         if self._pending:
             pending, self._pending = self._pending, []
-            with self.db.conn:
-                self.db.conn.executemany(
+            with schema.transaction(self.db):
+                self.db.executemany(
                     "INSERT OR IGNORE INTO readings (ts, meter, import_wh, export_wh, import_w, export_w)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [
@@ -179,7 +176,7 @@ class MeterStore:
             return
         # Minutes are (m-60, m]: the reading kept for a minute is the last at or before its end,
         # which is exactly the reading interval energy uses at a boundary.
-        with self.db.conn:
+        with schema.transaction(self.db):
             self.db.execute(
                 """UPDATE readings SET import_w = agg.import_w, export_w = agg.export_w, samples = agg.samples
                    FROM (SELECT max(ts) AS keep, CAST(round(avg(import_w)) AS INTEGER) AS import_w,
@@ -319,7 +316,7 @@ class MeterStore:
         rows = interval_rows(
             self._points(since, closed_until), since, closed_until, length, self.settings.max_gap, self.settings.max_power_w
         )
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT OR REPLACE INTO intervals (start, local_day, import_wh, export_wh, complete, issues)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [
@@ -344,7 +341,7 @@ class MeterStore:
             return None
         key = self._meters.get(meter_id)
         if key is None:
-            self.db.conn.execute("INSERT OR IGNORE INTO meters (meter_id) VALUES (?)", [meter_id])
+            self.db.execute("INSERT OR IGNORE INTO meters (meter_id) VALUES (?)", [meter_id])
             key = self.db.execute("SELECT id FROM meters WHERE meter_id = ?", [meter_id]).fetchone()[0]
             self._meters[meter_id] = key
         return key
