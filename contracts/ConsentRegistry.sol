@@ -156,6 +156,8 @@ contract ConsentRegistry is IConsentRegistry {
     /// @dev True when one grant from `subject` to `recipient` covers every category in `scope`, is
     ///      valid and not revoked at `timestamp`, and, if it has a price, has been paid for at
     ///      `timestamp`. Categories are not pooled across grants: each grant has its own purpose.
+    ///      Meant for the moment of access (normally now); for a paid grant only the current stretch
+    ///      of paid coverage counts, so after a lapse an earlier paid stretch no longer answers true.
     function isAllowed(address subject, address recipient, uint32 scope, uint256 timestamp)
         external
         view
