@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -44,9 +43,20 @@ def make_telegram():
     return with_crc
 
 
+# Obviously fake keys, fixed so that every run decrypts (and fails to) the same way.
+TEST_KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+TEST_AUTH_KEY = bytes.fromhex("101112131415161718191a1b1c1d1e1f")
+OTHER_KEY = bytes.fromhex("a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5")
+
+
 @pytest.fixture
 def meter_keys():
-    """Fresh random keys for each test: obviously not any real meter's."""
     from node.meter.dlms.ciphering import MeterKeys
 
-    return MeterKeys(os.urandom(16), os.urandom(16))
+    return MeterKeys(TEST_KEY, TEST_AUTH_KEY)
+
+
+@pytest.fixture
+def other_key() -> bytes:
+    """A key that is not the meter's."""
+    return OTHER_KEY

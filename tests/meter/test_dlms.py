@@ -1,6 +1,5 @@
 """Encrypted DLMS frames, built here byte by byte with pycryptodome rather than by the simulator."""
 
-import os
 import struct
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -72,8 +71,8 @@ def test_authenticated_encrypted_notification_gives_scaled_values_with_units(met
 
 
 @pytest.mark.parametrize("control", [0x20, 0x21])
-def test_encrypted_only_frames_decrypt_without_a_tag(control):
-    key = os.urandom(16)
+def test_encrypted_only_frames_decrypt_without_a_tag(control, meter_keys):
+    key = meter_keys.encryption_key
     frame = glo_ciphering(notification_flat(), 1, key, control=control)
 
     [reading] = decode_all(MeterDecoder(MeterKeys(key)), frame)
@@ -90,9 +89,9 @@ def test_long_form_length_is_read(meter_keys):
     assert reading.frame_counter == 3
 
 
-def test_wrong_key_is_rejected_with_a_reason_naming_the_system_title(meter_keys):
+def test_wrong_key_is_rejected_with_a_reason_naming_the_system_title(meter_keys, other_key):
     frame = glo_ciphering(notification_flat(), 1, meter_keys.encryption_key, meter_keys.authentication_key)
-    decoder = MeterDecoder(MeterKeys(os.urandom(16), meter_keys.authentication_key))
+    decoder = MeterDecoder(MeterKeys(other_key, meter_keys.authentication_key))
 
     [rejection] = decode_all(decoder, frame)
 
@@ -101,10 +100,10 @@ def test_wrong_key_is_rejected_with_a_reason_naming_the_system_title(meter_keys)
     assert decoder.rejections == {"wrong_key": 1}
 
 
-def test_wrong_key_on_an_unauthenticated_frame_is_also_named():
-    frame = glo_ciphering(notification_flat(), 1, os.urandom(16), control=0x20)
+def test_wrong_key_on_an_unauthenticated_frame_is_also_named(meter_keys, other_key):
+    frame = glo_ciphering(notification_flat(), 1, meter_keys.encryption_key, control=0x20)
 
-    [rejection] = decode_all(MeterDecoder(MeterKeys(os.urandom(16))), frame)
+    [rejection] = decode_all(MeterDecoder(MeterKeys(other_key)), frame)
 
     assert (rejection.reason, TITLE_TEXT in rejection.detail) == ("wrong_key", True)
 
@@ -119,8 +118,8 @@ def test_altered_tag_is_rejected_as_bad_tag(meter_keys):
     assert TITLE_TEXT in rejection.detail
 
 
-def test_wrong_authentication_key_is_rejected_as_bad_tag(meter_keys):
-    frame = glo_ciphering(notification_flat(), 1, meter_keys.encryption_key, os.urandom(16))
+def test_wrong_authentication_key_is_rejected_as_bad_tag(meter_keys, other_key):
+    frame = glo_ciphering(notification_flat(), 1, meter_keys.encryption_key, other_key)
 
     [rejection] = decode_all(MeterDecoder(meter_keys), frame)
 
@@ -150,8 +149,8 @@ def test_frame_counters_carried_over_from_a_previous_run_reject_old_frames(meter
     assert rejection.reason == "replayed_frame"
 
 
-def test_encrypted_frame_without_a_configured_key_is_rejected_asking_for_the_key():
-    frame = glo_ciphering(notification_flat(), 1, os.urandom(16), control=0x20)
+def test_encrypted_frame_without_a_configured_key_is_rejected_asking_for_the_key(other_key):
+    frame = glo_ciphering(notification_flat(), 1, other_key, control=0x20)
 
     [rejection] = decode_all(MeterDecoder(), frame)
 
