@@ -70,14 +70,6 @@ def serial_port_factory(device: str, settings: PortSettings) -> Callable[[], Por
     return open_port
 
 
-def _serial_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import serial
-    except ImportError:  # pragma: no cover - pyserial is a dependency
-        return (OSError,)
-    return (serial.SerialException, OSError)
-
-
 @dataclass(frozen=True)
 class Backoff:
     """Reconnect delays: `initial`, multiplied by `factor` per failure, at most `maximum`."""
@@ -167,7 +159,9 @@ class SerialMeterReader:
         self._stopping = threading.Event()
         self._sleep = sleep or self._stopping.wait
         self._read_size = read_size
-        self._errors = _serial_errors()
+        import serial
+
+        self._errors = (serial.SerialException, OSError)
         self.status = ReaderStatus()
 
     def stop(self) -> None:

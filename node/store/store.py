@@ -35,8 +35,8 @@ class StoreSettings:
     max_clock_skew: int | None = 86400  # readings this far from the host clock are refused
 
     def __post_init__(self) -> None:
-        if self.interval % 60 or 3600 % self.interval and self.interval % 3600:
-            raise ValueError("the interval must be whole minutes that divide or are whole hours")
+        if self.interval <= 0 or self.interval % 60 or 3600 % self.interval:
+            raise ValueError("the interval must be whole minutes that divide an hour")
         if self.retention % 60:
             raise ValueError("the retention must be whole minutes")
 
@@ -124,7 +124,7 @@ class MeterStore:
         try:
             sample = sample_from_reading(reading, received_at)
         except UnusableReading as error:
-            self._refuse(str(error).split(":")[0])
+            self._refuse(str(error))
             return False
         return self.add_sample(sample)
 
@@ -292,7 +292,7 @@ class MeterStore:
             totals[0] += imported or 0
             totals[1] += exported or 0
             totals[2] += complete
-        per_hour = max(1, 3600 // self.settings.interval)
+        per_hour = 3600 // self.settings.interval
         buckets = [
             Bucket(datetime.fromtimestamp(hour, self.local), i, e, c, per_hour) for hour, (i, e, c) in hours.items()
         ]
