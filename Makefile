@@ -39,14 +39,19 @@ test-contracts-anvil: setup
 demo: setup
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry
 
+# Figures go to stdout and bench/results/<name>.json.
 bench: setup
+	$(BIN)/ape compile
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
-		$(BIN)/python -m bench.gas --network ethereum:local:foundry
+		$(BIN)/python -m bench.gas --url http://127.0.0.1:$(CHAIN_PORT)
+	$(BIN)/python -m bench.meter_parse
+	$(BIN)/python -m bench.meter_store
+	$(BIN)/python -m bench.meter_memory
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:
 	rm -rf /tmp/gridcommons-lock && $(PYTHON) -m venv /tmp/gridcommons-lock
-	/tmp/gridcommons-lock/bin/pip install --quiet '.[test]'
+	/tmp/gridcommons-lock/bin/pip install --quiet '.[test,bench]'
 	{ echo "# Exact versions for .venv, installed by 'make setup' (regenerate with 'make lock' after editing pyproject.toml)."; \
 	  /tmp/gridcommons-lock/bin/pip freeze --all --exclude gridcommons --exclude pip; } > requirements.lock
 

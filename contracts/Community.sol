@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ICommunity} from "./interfaces/ICommunity.sol";
 import {Allocation} from "./libraries/Allocation.sol";
+import {LedgerWord} from "./libraries/LedgerWord.sol";
 
 /// @title Community
 /// @notice A local energy community's membership, interval readings and settlement.
@@ -23,6 +24,7 @@ import {Allocation} from "./libraries/Allocation.sol";
 ///      stored once t-1's is settled, which `settle` (open to anyone) ensures after the grace period.
 contract Community is ICommunity, AccessControl {
     using SafeERC20 for IERC20;
+    using LedgerWord for uint256;
 
     /// @notice Role of the contracts allowed to draw down settled surplus (EnergyCertificate).
     bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
@@ -58,7 +60,7 @@ contract Community is ICommunity, AccessControl {
     mapping(uint256 memberId => address) private _accounts;
     mapping(uint256 memberId => bytes32) private _meterIdHashes;
     mapping(uint256 word => uint256) private _profileWords;
-    mapping(uint256 memberId => MemberLedger) private _ledgers;
+    mapping(uint256 memberId => uint256) private _ledgers; // LedgerWord
     mapping(uint256 word => uint256) private _settledWords;
 
     /// @param token_ The community's energy credit.
@@ -199,9 +201,10 @@ contract Community is ICommunity, AccessControl {
     function withdraw(uint256 amount, address to) external {
         if (to == address(0)) revert CommunityZeroAddress();
         uint256 memberId = _knownMemberId(msg.sender);
-        MemberLedger storage ledger = _ledgers[memberId];
-        if (ledger.balance < amount) revert CommunityInsufficientBalance(msg.sender, ledger.balance, amount);
-        ledger.balance -= uint96(amount);
+        uint256 ledger = _ledgers[memberId];
+        uint256 balance = ledger.balance();
+        if (balance < amount) revert CommunityInsufficientBalance(msg.sender, balance, amount);
+        _ledgers[memberId] = ledger.withAccount(balance - amount, ledger.surplusWh());
         emit Withdrawn(memberId, to, amount);
         token.safeTransfer(to, amount);
     }
@@ -219,14 +222,12 @@ contract Community is ICommunity, AccessControl {
         if (importWh > type(uint32).max || exportWh > type(uint32).max) {
             revert CommunityReadingTooLarge(importWh, exportWh);
         }
-        MemberLedger storage ledger = _ledgers[memberId];
-        uint256 latest = ledger.readingInterval;
+        uint256 ledger = _ledgers[memberId];
+        uint256 latest = ledger.readingInterval();
         if (latest == interval) revert CommunityReadingExists(interval, msg.sender);
         if (latest > interval) revert CommunityReadingOutOfOrder(interval, latest);
         if (latest != 0 && !_isSettled(latest)) revert CommunityPreviousIntervalUnsettled(latest);
-        ledger.readingInterval = uint32(interval);
-        ledger.importWh = uint32(importWh);
-        ledger.exportWh = uint32(exportWh);
+        _ledgers[memberId] = ledger.withReading(interval, importWh, exportWh);
         emit ReadingSubmitted(interval, memberId, importWh, exportWh);
     }
 
@@ -249,9 +250,10 @@ contract Community is ICommunity, AccessControl {
     /// @inheritdoc ICommunity
     function consumeSurplus(address producer, uint256 wh) external onlyRole(CERTIFIER_ROLE) {
         uint256 memberId = _knownMemberId(producer);
-        MemberLedger storage ledger = _ledgers[memberId];
-        if (ledger.surplusWh < wh) revert CommunityInsufficientSurplus(producer, ledger.surplusWh, wh);
-        ledger.surplusWh -= uint64(wh);
+        uint256 ledger = _ledgers[memberId];
+        uint256 surplus = ledger.surplusWh();
+        if (surplus < wh) revert CommunityInsufficientSurplus(producer, surplus, wh);
+        _ledgers[memberId] = ledger.withAccount(ledger.balance(), surplus - wh);
         emit SurplusConsumed(memberId, wh, msg.sender);
     }
 
@@ -277,7 +279,7 @@ contract Community is ICommunity, AccessControl {
 
     /// @inheritdoc ICommunity
     function surplusOf(address account) external view returns (uint256) {
-        return _ledgers[_memberIds[account]].surplusWh;
+        return _ledgers[_memberIds[account]].surplusWh();
     }
 
     /// @inheritdoc ICommunity
@@ -307,7 +309,7 @@ contract Community is ICommunity, AccessControl {
 
     /// @notice A member's escrowed balance, unminted surplus and latest reading, by id.
     function memberLedger(uint256 memberId) external view returns (MemberLedger memory) {
-        return _ledgers[memberId];
+        return _ledgers[memberId].unpack();
     }
 
     /// @notice The price per kWh, grace period, allocation key and coefficient total.
@@ -334,11 +336,13 @@ contract Community is ICommunity, AccessControl {
 
     /// @dev Working set of one settlement, in memory.
     struct Settlement {
+        uint256 interval;
         uint256 production;
         uint256 allocated;
         uint256 paid;
         uint256 unpaid;
         uint256 lastProducer;
+        uint256[] ledgers;
         uint256[] demand;
         uint256[] supply;
         uint256[] payment;
@@ -347,17 +351,21 @@ contract Community is ICommunity, AccessControl {
     function _settle(uint256 interval, Parameters memory params) internal {
         uint256 n = params.memberCount;
         Settlement memory s;
+        s.interval = interval;
+        s.ledgers = new uint256[](n);
         s.demand = new uint256[](n);
         s.supply = new uint256[](n);
         uint256[] memory keyInput = new uint256[](n);
         for (uint256 i; i < n; ++i) {
-            MemberLedger storage ledger = _ledgers[i + 1];
-            if (ledger.readingInterval != interval) continue;
+            uint256 ledger = _ledgers[i + 1];
+            s.ledgers[i] = ledger;
+            if (ledger.readingInterval() != interval) continue;
             uint256 profile = _profileOf(i + 1);
-            if (profile & CONSUMER_BIT != 0) s.demand[i] = ledger.importWh;
-            if (profile & PRODUCER_BIT != 0 && ledger.exportWh != 0) {
-                s.supply[i] = ledger.exportWh;
-                s.production += ledger.exportWh;
+            if (profile & CONSUMER_BIT != 0) s.demand[i] = ledger.importWh();
+            uint256 exported = ledger.exportWh();
+            if (profile & PRODUCER_BIT != 0 && exported != 0) {
+                s.supply[i] = exported;
+                s.production += exported;
                 s.lastProducer = i;
             }
             if (params.key == AllocationKey.STATIC) keyInput[i] = profile & COEFFICIENT_MASK;
@@ -371,13 +379,13 @@ contract Community is ICommunity, AccessControl {
             if (allocated[i] == 0) continue;
             s.allocated += allocated[i];
             uint256 cost = (allocated[i] * params.pricePerKWh) / WH_PER_KWH;
-            uint256 balance = _ledgers[i + 1].balance;
+            uint256 balance = s.ledgers[i].balance();
             uint256 pays = cost < balance ? cost : balance;
             s.payment[i] = pays;
             s.paid += pays;
             s.unpaid += cost - pays;
         }
-        _book(interval, s, allocated);
+        _book(s, allocated);
         emit IntervalSettled(interval, s.production, s.allocated, s.paid, s.unpaid, params.key);
     }
 
@@ -385,20 +393,21 @@ contract Community is ICommunity, AccessControl {
     ///      each (production is taken in proportion to exports); the last producer gets the rounding
     ///      remainder so that credits are conserved exactly. Surplus is rounded down, so certificates
     ///      never cover more than was exported and not taken.
-    function _book(uint256 interval, Settlement memory s, uint256[] memory allocated) private {
+    function _book(Settlement memory s, uint256[] memory allocated) private {
         uint256 distributed;
         for (uint256 i; i < allocated.length; ++i) {
-            MemberLedger storage ledger = _ledgers[i + 1];
-            if (ledger.readingInterval != interval) continue;
+            uint256 ledger = s.ledgers[i];
+            if (ledger.readingInterval() != s.interval) continue;
             uint256 earned;
+            uint256 surplus = ledger.surplusWh();
             if (s.supply[i] != 0) {
                 earned = i == s.lastProducer ? s.paid - distributed : (s.paid * s.supply[i]) / s.production;
                 distributed += earned;
-                uint256 taken = _ceilDiv(s.allocated * s.supply[i], s.production);
-                ledger.surplusWh += uint64(s.supply[i] - taken);
+                surplus += s.supply[i] - _ceilDiv(s.allocated * s.supply[i], s.production);
             }
-            if (earned != s.payment[i]) ledger.balance = uint96(ledger.balance + earned - s.payment[i]);
-            emit MemberSettled(interval, i + 1, allocated[i], int256(earned) - int256(s.payment[i]));
+            uint256 updated = ledger.withAccount(ledger.balance() + earned - s.payment[i], surplus);
+            if (updated != ledger) _ledgers[i + 1] = updated;
+            emit MemberSettled(s.interval, i + 1, allocated[i], int256(earned) - int256(s.payment[i]));
         }
     }
 
@@ -414,7 +423,8 @@ contract Community is ICommunity, AccessControl {
 
     function _deposit(uint256 memberId, uint256 amount) private {
         if (token.balanceOf(address(this)) + amount > type(uint96).max) revert CommunityAmountTooLarge(amount);
-        _ledgers[memberId].balance += uint96(amount);
+        uint256 ledger = _ledgers[memberId];
+        _ledgers[memberId] = ledger.withAccount(ledger.balance() + amount, ledger.surplusWh());
         emit Deposited(memberId, msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }

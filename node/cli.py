@@ -13,6 +13,7 @@ import click
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS = {
     "chain": "node.chain.cli:chain",
+    "meter": "node.meter.cli:meter",
 }
 
 

@@ -1,0 +1,68 @@
+"""Deployment records: where a community's contracts live on a chain (`deployments/<network>.json`).
+
+Written by `ape run deploy`, read by the operator scripts, the demo and, later, every node.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from node.errors import NodeError
+
+DEPLOYMENTS_DIR = Path("deployments")
+CONTRACTS = ("EnergyToken", "Community", "ConsentRegistry", "EnergyCertificate")
+
+
+class DeploymentError(NodeError):
+    """A deployment record is missing, unreadable or belongs to another chain."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The community's contracts on one chain."""
+
+    network: str
+    chain_id: int
+    deploy_block: int
+    deploy_block_hash: str
+    deployer: str
+    contracts: dict[str, str]
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        try:
+            return self.contracts[name]
+        except KeyError:
+            raise DeploymentError(f"the {self.network} deployment has no {name} contract") from None
+
+
+def record_path(network: str, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    """`deployments/<ecosystem>-<network>.json` for a network choice like `ethereum:local:foundry`."""
+    parts = network.split(":")
+    return directory / f"{'-'.join(parts[:2])}.json"
+
+
+def load(network: str, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+    path = record_path(network, directory)
+    if not path.is_file():
+        raise DeploymentError(f"no deployment found for {network} ({path}): run `ape run deploy --network {network}`")
+    try:
+        data = json.loads(path.read_text())
+        return Deployment(**data)
+    except (ValueError, TypeError) as error:
+        raise DeploymentError(f"{path} is not a deployment record: {error}") from error
+
+
+def save(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+    """Write the record atomically: a crash never leaves half a file."""
+    path = record_path(deployment.network, directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(asdict(deployment), handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(handle.name, path)
+    return path

@@ -1,0 +1,55 @@
+"""`ape run deploy --network ...`: deploy the community's contracts and record where they are.
+
+Run again, it does nothing unless asked to redeploy (`--redeploy`).
+"""
+
+import click
+from ape import accounts, chain, project
+from ape.cli import ConnectedProviderCommand
+
+from node.allocation import AllocationKey
+from node.chain import deployment as records
+from scripts._ledger import CommunitySettings, credits, deploy_all, record_for, signer, still_on_chain
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--account", "alias", default=None, help="Keystore alias that deploys (default on local chains: test account 0).")
+@click.option("--redeploy", is_flag=True, help="Deploy anew even if a deployment is recorded.")
+@click.option("--token-name", default=CommunitySettings.token_name, show_default=True)
+@click.option("--token-symbol", default=CommunitySettings.token_symbol, show_default=True)
+@click.option("--interval-length", type=click.IntRange(60), default=900, show_default=True, help="Seconds per interval.")
+@click.option("--grace-period", type=click.IntRange(0), default=120, show_default=True, help="Seconds before an ended interval can be settled.")
+@click.option("--price", default="0.1", show_default=True, help="Credits per kWh shared inside the community.")
+@click.option("--key", type=click.Choice([k.name for k in AllocationKey], case_sensitive=False), default="PRORATA", show_default=True)
+def cli(network, alias, redeploy, token_name, token_symbol, interval_length, grace_period, price, key):
+    """Deploy EnergyToken, Community, ConsentRegistry and EnergyCertificate, and wire their roles."""
+    network = network.choice if hasattr(network, "choice") else str(network)
+    if grace_period >= interval_length:
+        raise click.BadParameter("the grace period must be shorter than an interval", param_hint="--grace-period")
+    path = records.record_path(network)
+    if path.is_file() and not redeploy:
+        record = records.load(network)
+        if still_on_chain(record, chain):
+            click.echo(f"Already deployed on {network} (block {record.deploy_block}); nothing to do.")
+            for name, address in record.contracts.items():
+                click.echo(f"  {name:18} {address}")
+            click.echo("Use --redeploy to deploy a new community.")
+            return
+        click.echo(f"{path} records contracts that are not on this chain (reset?); deploying anew.")
+
+    deployer = signer(accounts, network, alias)
+    settings = CommunitySettings(
+        token_name=token_name,
+        token_symbol=token_symbol,
+        interval_length=interval_length,
+        grace_period=grace_period,
+        price_per_kwh=credits(price),
+        key=AllocationKey[key.upper()],
+    )
+    click.echo(f"Deploying the community to {network} as {deployer.address} ...")
+    first_block = chain.blocks.height + 1
+    contracts = deploy_all(project, deployer, settings)
+    saved = records.save(record_for(network, chain, deployer, contracts, settings, first_block))
+    for name, contract in contracts.items():
+        click.echo(f"  {name:18} {contract.address}")
+    click.echo(f"Recorded in {saved}")
