@@ -37,7 +37,7 @@ test-contracts-anvil: setup
 		$(BIN)/ape test tests -m contracts --network ethereum:local:foundry -p no:cacheprovider
 
 demo: setup
-	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry
+	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry -v WARNING
 
 # Figures go to stdout and bench/results/<name>.json.
 bench: setup

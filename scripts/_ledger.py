@@ -119,6 +119,11 @@ def connect(project, chain, network: str) -> dict:
     return {name: getattr(project, name).at(address) for name, address in record.contracts.items()}
 
 
+def network_choice(chain) -> str:
+    """The full network choice the script runs on, e.g. `ethereum:local:foundry`."""
+    return chain.provider.network_choice
+
+
 def signer(accounts, network: str, alias: str | None):
     """The account that signs: `--account ALIAS` (or TEST::N); on a local chain, test account 0."""
     if alias is None:

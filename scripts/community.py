@@ -6,12 +6,12 @@ refused with a one-line reason before anything is sent.
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand
+from ape.cli import ConnectedProviderCommand, verbosity_option
 from ape.exceptions import ApeException
 from eth_utils import is_address, keccak, to_checksum_address
 
 from node.allocation import FULL_SHARE_PPM, MAX_PRIORITY, AllocationKey
-from scripts._ledger import connect, credits, format_credits, percent_to_ppm, refusal, signer
+from scripts._ledger import connect, credits, format_credits, network_choice, percent_to_ppm, refusal, signer
 
 account_alias = click.option("--account", "alias", default=None, help="Keystore alias of the admin (default on local chains: test account 0).")
 
@@ -36,8 +36,8 @@ def coefficient_pair(text: str) -> tuple[str, int]:
 
 
 def open_community(network, alias):
-    contracts = connect(project, chain, network.choice if hasattr(network, "choice") else str(network))
-    admin = signer(accounts, str(getattr(network, "choice", network)), alias)
+    contracts = connect(project, chain, network_choice(chain))
+    admin = signer(accounts, network_choice(chain), alias)
     return contracts, admin
 
 
@@ -57,6 +57,7 @@ def member_id(community, account: str) -> int:
 
 
 @click.group()
+@verbosity_option()
 def cli():
     """Administer a deployed community."""
 

@@ -13,7 +13,7 @@ from eth_utils import keccak
 from node.allocation import AllocationKey
 from node.chain import deployment as records
 from node.settlement import MemberInterval, settle_interval
-from scripts._ledger import CommunitySettings, deploy_all, format_credits, record_for
+from scripts._ledger import CommunitySettings, deploy_all, format_credits, network_choice, record_for
 
 # name, producer, consumer, (imported Wh, exported Wh) in the demo interval
 HOUSEHOLDS = [
@@ -27,7 +27,7 @@ PREPAID = 20 * 10**18
 @click.command(cls=ConnectedProviderCommand)
 def cli(network):
     """Run one interval of a three-household community."""
-    network = getattr(network, "choice", str(network))
+    network = network_choice(chain)
     admin = accounts.test_accounts[0]
     settings = CommunitySettings()
     click.echo(f"1. Deploying the contracts to {network} (chain id {chain.chain_id})")
@@ -82,3 +82,30 @@ def cli(network):
     click.echo(f"5. The Python reference settlement {'agrees' if agrees else 'DISAGREES'} with the chain.")
     if not agrees:
         raise click.ClickException("the chain and the reference settlement differ")
+
+    producer, bakery, flat = nodes
+    surplus = community.surplusOf(producer)
+    if surplus:
+        certificates = contracts["EnergyCertificate"]
+        receipt = certificates.mint(surplus, sender=producer)
+        token_id = receipt.events.filter(certificates.CertificateMinted)[0].tokenId
+        price = 10**16 * surplus // 50  # 0.01 credit per 50 Wh
+        certificates.list(token_id, price, sender=producer)
+        token.issue(bakery, price, b"\x00" * 32, sender=admin)
+        token.approve(certificates, price, sender=bakery)
+        certificates.buy(token_id, price, sender=bakery)
+        certificates.retire(token_id, bakery, "Bakery bread baked on local sun", sender=bakery)
+        click.echo(f"6. Sunny Roof certifies its {surplus} Wh surplus as certificate #{token_id}; the bakery buys it "
+                   f"for {format_credits(price)} credits and retires it")
+
+    consents = contracts["ConsentRegistry"]
+    scope = consents.SCOPE_ENERGY_15MIN()
+    now = chain.pending_timestamp
+    receipt = consents.grantConsent(producer, scope, 1, b"\x00" * 32, now, now + 86_400, 0, 0, sender=flat)
+    grant = receipt.events.filter(consents.ConsentGranted)[0].grantId
+    allowed = consents.isAllowed(flat, producer, scope, now + 60)
+    consents.revoke(grant, sender=flat)
+    chain.mine()
+    after = consents.isAllowed(flat, producer, scope, chain.pending_timestamp)
+    click.echo(f"7. Flat 3B lets Sunny Roof read its 15-min energy (allowed: {allowed}), then revokes (allowed: {after})")
+    click.echo(f"\nDone. The deployment is recorded in {records.record_path(network)}.")

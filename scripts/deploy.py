@@ -9,7 +9,7 @@ from ape.cli import ConnectedProviderCommand
 
 from node.allocation import AllocationKey
 from node.chain import deployment as records
-from scripts._ledger import CommunitySettings, credits, deploy_all, record_for, signer, still_on_chain
+from scripts._ledger import CommunitySettings, credits, deploy_all, network_choice, record_for, signer, still_on_chain
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -23,7 +23,7 @@ from scripts._ledger import CommunitySettings, credits, deploy_all, record_for, 
 @click.option("--key", type=click.Choice([k.name for k in AllocationKey], case_sensitive=False), default="PRORATA", show_default=True)
 def cli(network, alias, redeploy, token_name, token_symbol, interval_length, grace_period, price, key):
     """Deploy EnergyToken, Community, ConsentRegistry and EnergyCertificate, and wire their roles."""
-    network = network.choice if hasattr(network, "choice") else str(network)
+    network = network_choice(chain)
     if grace_period >= interval_length:
         raise click.BadParameter("the grace period must be shorter than an interval", param_hint="--grace-period")
     path = records.record_path(network)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from node.errors import NodeError
 
-DEPLOYMENTS_DIR = Path("deployments")
+# Overridable so that tests and several local communities keep their records apart.
+DEPLOYMENTS_DIR = Path(os.environ.get("GRIDCOMMONS_DEPLOYMENTS_DIR", "deployments"))
 CONTRACTS = ("EnergyToken", "Community", "ConsentRegistry", "EnergyCertificate")
 
 
