@@ -356,11 +356,15 @@ contract Community is ICommunity, AccessControl {
         s.demand = new uint256[](n);
         s.supply = new uint256[](n);
         uint256[] memory keyInput = new uint256[](n);
+        uint256 profileWord;
         for (uint256 i; i < n; ++i) {
-            uint256 ledger = _ledgers[i + 1];
+            uint256 memberId = i + 1;
+            // Eight profiles share a word: load it once per eight members.
+            if (i == 0 || memberId % PROFILES_PER_WORD == 0) profileWord = _profileWords[memberId / PROFILES_PER_WORD];
+            uint256 ledger = _ledgers[memberId];
             s.ledgers[i] = ledger;
             if (ledger.readingInterval() != interval) continue;
-            uint256 profile = _profileOf(i + 1);
+            uint256 profile = (profileWord >> ((memberId % PROFILES_PER_WORD) * PROFILE_BITS)) & 0xffffffff;
             if (profile & CONSUMER_BIT != 0) s.demand[i] = ledger.importWh();
             uint256 exported = ledger.exportWh();
             if (profile & PRODUCER_BIT != 0 && exported != 0) {

@@ -1,8 +1,7 @@
 """Community: membership, parameters, escrow, readings and settlement, function by function."""
 
-import ape
 import pytest
-from conftest import GRACE, INTERVAL, PRICE_PER_KWH, PRIORITY, PRORATA, STATIC, fund
+from conftest import GRACE, INTERVAL, PRICE_PER_KWH, PRIORITY, PRORATA, STATIC, reverts_with
 from permits import sign_permit
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -32,12 +31,12 @@ def test_deployment_sets_parameters_and_starts_at_the_current_interval(community
     [(59, 0, "CommunityInvalidIntervalLength"), (900, 900, "CommunityInvalidGracePeriod")],
 )
 def test_deployment_rejects_unworkable_timing(project, admin, token, interval, grace, error):
-    with ape.reverts(getattr(project.Community, error)):
+    with reverts_with(getattr(project.Community, error)):
         admin.deploy(project.Community, token, admin, interval, grace, PRICE_PER_KWH, PRORATA)
 
 
 def test_deployment_rejects_zero_token(project, admin):
-    with ape.reverts(project.Community.CommunityZeroAddress):
+    with reverts_with(project.Community.CommunityZeroAddress):
         admin.deploy(project.Community, ZERO, admin, INTERVAL, GRACE, PRICE_PER_KWH, PRORATA)
 
 
@@ -59,28 +58,28 @@ def test_adding_a_member_gives_it_the_next_id_and_profile(community, admin, newc
 
 
 def test_only_the_admin_adds_members(community, outsider):
-    with ape.reverts(community.AccessControlUnauthorizedAccount, account=outsider.address):
+    with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
         community.addMember(outsider, METER, True, True, 0, 0, sender=outsider)
 
 
 def test_adding_an_active_member_twice_is_refused(community, admin, households):
-    with ape.reverts(community.CommunityMemberExists, account=households[0].account.address):
+    with reverts_with(community.CommunityMemberExists, account=households[0].account.address):
         community.addMember(households[0].account, METER, True, True, 0, 0, sender=admin)
 
 
 def test_adding_the_zero_address_is_refused(community, admin):
-    with ape.reverts(community.CommunityZeroAddress):
+    with reverts_with(community.CommunityZeroAddress):
         community.addMember(ZERO, METER, True, True, 0, 0, sender=admin)
 
 
 def test_priority_above_fifteen_is_refused(community, admin, newcomers):
-    with ape.reverts(community.CommunityPriorityOutOfRange, priority=16):
+    with reverts_with(community.CommunityPriorityOutOfRange, priority=16):
         community.addMember(newcomers[0], METER, False, True, 0, 16, sender=admin)
 
 
 def test_coefficients_over_one_hundred_percent_are_refused(community, admin, newcomers):
     community.addMember(newcomers[0], METER, False, True, 600_000, 0, sender=admin)
-    with ape.reverts(community.CommunityCoefficientsOverflow, totalPpm=1_100_000):
+    with reverts_with(community.CommunityCoefficientsOverflow, totalPpm=1_100_000):
         community.addMember(newcomers[1], METER, False, True, 500_000, 0, sender=admin)
 
 
@@ -108,12 +107,12 @@ def test_a_removed_member_can_be_readmitted_under_its_old_id(community, admin, n
 
 
 def test_removing_requires_admin_and_an_active_member(community, admin, outsider, households):
-    with ape.reverts(community.AccessControlUnauthorizedAccount):
+    with reverts_with(community.AccessControlUnauthorizedAccount):
         community.removeMember(households[0].account, sender=outsider)
-    with ape.reverts(community.CommunityUnknownMember, account=outsider.address):
+    with reverts_with(community.CommunityUnknownMember, account=outsider.address):
         community.removeMember(outsider, sender=admin)
     community.removeMember(households[0].account, sender=admin)
-    with ape.reverts(community.CommunityMemberInactive):
+    with reverts_with(community.CommunityMemberInactive):
         community.removeMember(households[0].account, sender=admin)
 
 
@@ -124,9 +123,9 @@ def test_admin_changes_a_members_profile(community, admin, outsider, households)
     assert tx.events.filter(community.MemberProfileChanged) == [
         community.MemberProfileChanged(households[1].member_id, True, True, 100_000, 2)
     ]
-    with ape.reverts(community.AccessControlUnauthorizedAccount):
+    with reverts_with(community.AccessControlUnauthorizedAccount):
         community.setMemberProfile(account, True, True, 0, 0, sender=outsider)
-    with ape.reverts(community.CommunityUnknownMember):
+    with reverts_with(community.CommunityUnknownMember):
         community.setMemberProfile(outsider, True, True, 0, 0, sender=admin)
 
 
@@ -138,19 +137,19 @@ def test_coefficients_move_between_members_in_one_call(community, admin, outside
     assert community.memberProfile(c2.member_id)[5] == 900_000
     assert community.parameters()[3] == 1_000_000
     assert len(tx.events.filter(community.MemberProfileChanged)) == 2
-    with ape.reverts(community.CommunityCoefficientsOverflow, totalPpm=1_100_000):
+    with reverts_with(community.CommunityCoefficientsOverflow, totalPpm=1_100_000):
         community.setCoefficients([c1.account], [200_000], sender=admin)
-    with ape.reverts(community.CommunityLengthMismatch):
+    with reverts_with(community.CommunityLengthMismatch):
         community.setCoefficients([c1.account], [1, 2], sender=admin)
-    with ape.reverts(community.AccessControlUnauthorizedAccount):
+    with reverts_with(community.AccessControlUnauthorizedAccount):
         community.setCoefficients([c1.account], [1], sender=outsider)
 
 
 def test_member_profile_of_an_unknown_id_is_refused(community):
     unknown = community.memberCount() + 1
-    with ape.reverts(community.CommunityUnknownMemberId, memberId=unknown):
+    with reverts_with(community.CommunityUnknownMemberId, memberId=unknown):
         community.memberProfile(unknown)
-    with ape.reverts(community.CommunityUnknownMemberId, memberId=0):
+    with reverts_with(community.CommunityUnknownMemberId, memberId=0):
         community.memberProfile(0)
 
 
@@ -171,17 +170,17 @@ def test_admin_sets_key_price_and_grace_period(community, admin):
     "call, args", [("setAllocationKey", [PRIORITY]), ("setLocalPrice", [1]), ("setGracePeriod", [1])]
 )
 def test_only_the_admin_sets_parameters(community, outsider, call, args):
-    with ape.reverts(community.AccessControlUnauthorizedAccount, account=outsider.address):
+    with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
         getattr(community, call)(*args, sender=outsider)
 
 
 def test_grace_period_must_be_shorter_than_an_interval(community, admin):
-    with ape.reverts(community.CommunityInvalidGracePeriod, gracePeriod=INTERVAL, intervalLength=INTERVAL):
+    with reverts_with(community.CommunityInvalidGracePeriod, gracePeriod=INTERVAL, intervalLength=INTERVAL):
         community.setGracePeriod(INTERVAL, sender=admin)
 
 
 def test_price_beyond_128_bits_is_refused(community, admin):
-    with ape.reverts(community.CommunityAmountTooLarge):
+    with reverts_with(community.CommunityAmountTooLarge):
         community.setLocalPrice(2**128, sender=admin)
 
 
@@ -199,14 +198,14 @@ def test_deposit_credits_the_member_and_holds_the_tokens(community, token, admin
 
 
 def test_deposit_for_a_stranger_is_refused(community, admin, outsider):
-    with ape.reverts(community.CommunityUnknownMember, account=outsider.address):
+    with reverts_with(community.CommunityUnknownMember, account=outsider.address):
         community.deposit(outsider, 1, sender=admin)
 
 
 def test_deposit_without_allowance_fails_and_credits_nothing(community, token, households):
     member = households[1]
     before = community.memberLedger(member.member_id).balance
-    with ape.reverts(token.ERC20InsufficientAllowance):
+    with reverts_with(token.ERC20InsufficientAllowance):
         community.deposit(member.account, 1, sender=member.account)
     assert community.memberLedger(member.member_id).balance == before
 
@@ -235,7 +234,7 @@ def test_deposit_with_a_front_run_permit_still_succeeds(community, token, admin,
 def test_deposit_that_would_overflow_the_ledger_is_refused(community, token, admin, households):
     token.issue(admin, 2**96, b"\x00" * 32, sender=admin)
     token.approve(community, 2**96, sender=admin)
-    with ape.reverts(community.CommunityAmountTooLarge):
+    with reverts_with(community.CommunityAmountTooLarge):
         community.deposit(households[1].account, 2**96, sender=admin)
 
 
@@ -249,14 +248,14 @@ def test_withdraw_pays_out_the_members_balance(community, token, households, out
 
 def test_withdraw_more_than_the_balance_is_refused(community, households):
     member = households[1]
-    with ape.reverts(community.CommunityInsufficientBalance, balance=100 * CREDIT, requested=101 * CREDIT):
+    with reverts_with(community.CommunityInsufficientBalance, balance=100 * CREDIT, requested=101 * CREDIT):
         community.withdraw(101 * CREDIT, member.account, sender=member.account)
 
 
 def test_withdraw_to_zero_or_by_a_stranger_is_refused(community, households, outsider):
-    with ape.reverts(community.CommunityZeroAddress):
+    with reverts_with(community.CommunityZeroAddress):
         community.withdraw(1, ZERO, sender=households[1].account)
-    with ape.reverts(community.CommunityUnknownMember):
+    with reverts_with(community.CommunityUnknownMember):
         community.withdraw(1, outsider, sender=outsider)
 
 
@@ -283,13 +282,13 @@ def test_reading_is_recorded_and_announced(community, households, clock):
 
 def test_reading_for_a_running_interval_is_refused(community, households, clock):
     interval = clock.current_interval()
-    with ape.reverts(community.CommunityIntervalNotEnded, interval=interval, endsAt=(interval + 1) * INTERVAL):
+    with reverts_with(community.CommunityIntervalNotEnded, interval=interval, endsAt=(interval + 1) * INTERVAL):
         community.submitReading(interval, 1, 0, sender=households[1].account)
 
 
 def test_reading_before_the_community_existed_is_refused(community, households):
     first = community.firstInterval()
-    with ape.reverts(community.CommunityIntervalBeforeStart, interval=first - 1, firstInterval=first):
+    with reverts_with(community.CommunityIntervalBeforeStart, interval=first - 1, firstInterval=first):
         community.submitReading(first - 1, 1, 0, sender=households[1].account)
 
 
@@ -298,7 +297,7 @@ def test_second_reading_for_an_interval_is_refused(community, households, clock)
     clock.end_interval(interval)
     member = households[1]
     community.submitReading(interval, 1, 0, sender=member.account)
-    with ape.reverts(community.CommunityReadingExists, interval=interval):
+    with reverts_with(community.CommunityReadingExists, interval=interval):
         community.submitReading(interval, 2, 0, sender=member.account)
 
 
@@ -306,7 +305,7 @@ def test_reading_after_settlement_is_refused(community, households, clock):
     interval = clock.current_interval()
     clock.pass_grace(interval)
     community.settle(interval, sender=households[0].account)
-    with ape.reverts(community.CommunityIntervalSettled, interval=interval):
+    with reverts_with(community.CommunityIntervalSettled, interval=interval):
         community.submitReading(interval, 1, 0, sender=households[1].account)
 
 
@@ -315,7 +314,7 @@ def test_readings_go_in_interval_order(community, households, clock):
     clock.pass_grace(interval + 1)
     member = households[1].account
     community.submitReading(interval + 1, 1, 0, sender=member)
-    with ape.reverts(community.CommunityReadingOutOfOrder, interval=interval, latestInterval=interval + 1):
+    with reverts_with(community.CommunityReadingOutOfOrder, interval=interval, latestInterval=interval + 1):
         community.submitReading(interval, 1, 0, sender=member)
 
 
@@ -324,7 +323,7 @@ def test_next_reading_waits_until_the_previous_interval_is_settled(community, ho
     clock.end_interval(interval + 1)
     member = households[1].account
     community.submitReading(interval, 1, 0, sender=member)
-    with ape.reverts(community.CommunityPreviousIntervalUnsettled, previousInterval=interval):
+    with reverts_with(community.CommunityPreviousIntervalUnsettled, previousInterval=interval):
         community.submitReading(interval + 1, 1, 0, sender=member)
     community.settle(interval, sender=member)
     community.submitReading(interval + 1, 1, 0, sender=member)
@@ -333,17 +332,17 @@ def test_next_reading_waits_until_the_previous_interval_is_settled(community, ho
 def test_reading_beyond_32_bits_is_refused(community, households, clock):
     interval = clock.current_interval()
     clock.end_interval(interval)
-    with ape.reverts(community.CommunityReadingTooLarge, importWh=2**32, exportWh=0):
+    with reverts_with(community.CommunityReadingTooLarge, importWh=2**32, exportWh=0):
         community.submitReading(interval, 2**32, 0, sender=households[1].account)
 
 
 def test_strangers_and_removed_members_cannot_submit(community, admin, households, outsider, clock):
     interval = clock.current_interval()
     clock.end_interval(interval)
-    with ape.reverts(community.CommunityUnknownMember, account=outsider.address):
+    with reverts_with(community.CommunityUnknownMember, account=outsider.address):
         community.submitReading(interval, 1, 0, sender=outsider)
     community.removeMember(households[1].account, sender=admin)
-    with ape.reverts(community.CommunityMemberInactive):
+    with reverts_with(community.CommunityMemberInactive):
         community.submitReading(interval, 1, 0, sender=households[1].account)
 
 
@@ -416,7 +415,7 @@ def test_settlement_during_the_grace_period_is_refused(community, households, cl
     interval = clock.current_interval()
     clock.end_interval(interval)
     settles_from = (interval + 1) * INTERVAL + GRACE
-    with ape.reverts(community.CommunityGracePeriodRunning, interval=interval, settlesFrom=settles_from):
+    with reverts_with(community.CommunityGracePeriodRunning, interval=interval, settlesFrom=settles_from):
         community.settle(interval, sender=households[0].account)
 
 
@@ -424,13 +423,13 @@ def test_an_interval_settles_only_once(community, households, clock):
     interval = clock.current_interval()
     clock.pass_grace(interval)
     community.settle(interval, sender=households[0].account)
-    with ape.reverts(community.CommunityIntervalSettled, interval=interval):
+    with reverts_with(community.CommunityIntervalSettled, interval=interval):
         community.settle(interval, sender=households[1].account)
 
 
 def test_settling_before_the_community_existed_is_refused(community, households):
     first = community.firstInterval()
-    with ape.reverts(community.CommunityIntervalBeforeStart):
+    with reverts_with(community.CommunityIntervalBeforeStart):
         community.settle(first - 1, sender=households[0].account)
 
 
@@ -488,10 +487,10 @@ def test_certifier_draws_down_surplus(community, admin, households, clock, outsi
     assert tx.events.filter(community.SurplusConsumed) == [
         community.SurplusConsumed(producer.member_id, 1500, outsider)
     ]
-    with ape.reverts(community.CommunityInsufficientSurplus, surplusWh=2500, requestedWh=2501):
+    with reverts_with(community.CommunityInsufficientSurplus, surplusWh=2500, requestedWh=2501):
         community.consumeSurplus(producer.account, 2501, sender=outsider)
 
 
 def test_only_the_certifier_draws_down_surplus(community, households, outsider):
-    with ape.reverts(community.AccessControlUnauthorizedAccount, account=outsider.address):
+    with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
         community.consumeSurplus(households[0].account, 1, sender=outsider)

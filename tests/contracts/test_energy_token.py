@@ -1,4 +1,4 @@
-import ape
+from conftest import reverts_with
 import pytest
 
 from permits import sign_permit
@@ -14,7 +14,7 @@ def test_treasury_issues_credits_with_payment_reference(token, admin, member_acc
 
 
 def test_issuing_without_treasury_role_is_refused(token, outsider):
-    with ape.reverts(token.AccessControlUnauthorizedAccount, account=outsider.address):
+    with reverts_with(token.AccessControlUnauthorizedAccount, account=outsider.address):
         token.issue(outsider, 1, b"\x00" * 32, sender=outsider)
 
 
@@ -37,7 +37,7 @@ def test_expired_permit_is_refused(token, admin, member_accounts, chain):
     owner, spender = member_accounts[0], member_accounts[1]
     deadline = chain.pending_timestamp - 1
     v, r, s = sign_permit(token, owner, spender, 42, deadline, chain.chain_id)
-    with ape.reverts(token.ERC2612ExpiredSignature):
+    with reverts_with(token.ERC2612ExpiredSignature):
         token.permit(owner, spender, 42, deadline, v, r, s, sender=admin)
 
 

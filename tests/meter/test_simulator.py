@@ -1,7 +1,6 @@
 """The simulated household meter: deterministic, physically sensible, and readable by the decoder."""
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import pytest
 
