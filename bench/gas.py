@@ -8,23 +8,21 @@ transfer. Runs against the project's anvil: `make bench`.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
-from pathlib import Path
 
 from eth_utils import keccak, to_checksum_address
 
 from bench.rpc import Chain, gas
 from node.allocation import AllocationKey
 from node.settlement import MemberInterval, settle_interval
+from bench.results import save
 
 SIZES = (10, 100, 500)
 PRODUCER_SHARE = 0.3
 INTERVAL, GRACE, PRICE = 900, 60, 10**17
 BLOCK_GAS_LIMIT = 30_000_000
 TARGET_SETTLEMENT, TARGET_TOTAL = 12_000, 60_000
-RESULTS = Path("bench/results/gas.json")
 
 
 def member_address(n: int, i: int) -> str:
@@ -133,9 +131,7 @@ def main() -> None:
           f"{'met' if worst_settle <= TARGET_SETTLEMENT else 'MISSED'}); readings + settlement <= {TARGET_TOTAL:,} "
           f"(worst {worst_total:,.0f}: {'met' if worst_total <= TARGET_TOTAL else 'MISSED'}); "
           f"500 members in one 30M block: {'met' if all(r['fits_one_block'] for r in rows) else 'MISSED'}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"unit": "gas per member per interval", "results": rows}, indent=2) + "\n")
-    print(f"Written to {RESULTS}")
+    save("gas", {"unit": "gas per member per interval", "results": rows})
 
 
 if __name__ == "__main__":

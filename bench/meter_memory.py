@@ -9,7 +9,6 @@ the kernel reports for it when it exits.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sqlite3
 import subprocess
@@ -23,8 +22,8 @@ from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.simulator.household import PROFILES, Household
 from node.meter.simulator.meter import SimulatedMeter
 from node.meter.simulator.output import PtyLine, pace
+from bench.results import save
 
-RESULTS = Path(__file__).parent / "results" / "meter_memory.json"
 
 
 def main() -> None:
@@ -74,8 +73,7 @@ def main() -> None:
     print(f"  reader + store peak RSS {peak_kib / 1024:.1f} MiB")
     if summary:
         print(f"  {summary[-1]}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    save("meter_memory", figures)
 
 
 if __name__ == "__main__":

@@ -7,19 +7,17 @@ Both parsers get the same simulated DSMR 5 telegram (with gas on M-Bus channel 1
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from datetime import datetime
-from pathlib import Path
 
 from node.meter.decoder import MeterDecoder
 from node.meter.dsmr import SPECS, parse_telegram
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.simulator.household import PROFILES, Household
 from node.meter.simulator.meter import SimulatedMeter
+from bench.results import save
 
-RESULTS = Path(__file__).parent / "results" / "meter_parse.json"
 
 
 def rate(work, seconds: float) -> float:
@@ -70,8 +68,7 @@ def main() -> None:
     print(f"  gridcommons MeterDecoder     {stream:>9,.0f} telegrams/s (framing included)")
     print(f"  dsmr_parser TelegramParser   {reference:>9,.0f} telegrams/s")
     print(f"  ratio                        {ours / reference:>9.1f}x (framing included: {stream / reference:.1f}x; target 5x)")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    save("meter_parse", figures)
 
 
 if __name__ == "__main__":

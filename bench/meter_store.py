@@ -7,7 +7,6 @@ Reports the import time, the database size, and the p95 latency of day/week/mont
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -18,8 +17,8 @@ from pathlib import Path
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.simulator.household import PROFILES, Household
 from node.store import MeterStore, Sample, StoreSettings
+from bench.results import save
 
-RESULTS = Path(__file__).parent / "results" / "meter_store.json"
 STEP = 10
 START = datetime(2024, 1, 1, tzinfo=METER_TIMEZONE)
 
@@ -97,8 +96,7 @@ def main() -> None:
     for period, value in latencies.items():
         print(f"  {period:<5} aggregate p95 {value:6.2f} ms (target < 50 ms)")
     print(f"year: imported {year.import_wh / 1000:,.1f} kWh, exported {year.export_wh / 1000:,.1f} kWh")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    save("meter_store", figures)
 
 
 if __name__ == "__main__":
