@@ -41,7 +41,7 @@ demo: setup
 
 # Figures go to stdout and bench/results/<name>.json.
 bench: setup
-	$(BIN)/ape compile
+	$(BIN)/ape compile --force  # incremental builds miss changes to imported libraries
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
 		$(BIN)/python -m bench.gas --url http://127.0.0.1:$(CHAIN_PORT)
 	$(BIN)/python -m bench.meter_parse

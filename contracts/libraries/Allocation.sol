@@ -91,23 +91,44 @@ library Allocation {
     /// @dev In-place ascending heapsort of the first `count` entries. OpenZeppelin's Arrays.sort is a
     ///      first-element-pivot quicksort: on already ordered or equal ratios, common in real
     ///      communities, it recurses once per member and overflows the EVM stack at a few hundred.
+    ///      Written in Yul because settlement pays for every step: indices stay below `count`, so the
+    ///      bounds and overflow checks Solidity would add cannot fail.
     function _heapSort(uint256[] memory a, uint256 count) private pure {
         if (count < 2) return;
-        for (uint256 start = count / 2; start > 0; --start) _siftDown(a, start - 1, count);
-        for (uint256 end = count - 1; end > 0; --end) {
-            (a[0], a[end]) = (a[end], a[0]);
-            _siftDown(a, 0, end);
-        }
-    }
-
-    function _siftDown(uint256[] memory a, uint256 root, uint256 end) private pure {
-        while (true) {
-            uint256 child = 2 * root + 1;
-            if (child >= end) return;
-            if (child + 1 < end && a[child] < a[child + 1]) ++child;
-            if (a[root] >= a[child]) return;
-            (a[root], a[child]) = (a[child], a[root]);
-            root = child;
+        assembly ("memory-safe") {
+            function siftDown(base, root, end) {
+                for {} 1 {} {
+                    let child := add(shl(1, root), 1)
+                    if iszero(lt(child, end)) { break }
+                    let childPtr := add(base, shl(5, child))
+                    let childValue := mload(childPtr)
+                    if lt(add(child, 1), end) {
+                        let rightValue := mload(add(childPtr, 0x20))
+                        if lt(childValue, rightValue) {
+                            child := add(child, 1)
+                            childPtr := add(childPtr, 0x20)
+                            childValue := rightValue
+                        }
+                    }
+                    let rootPtr := add(base, shl(5, root))
+                    let rootValue := mload(rootPtr)
+                    if iszero(lt(rootValue, childValue)) { break }
+                    mstore(rootPtr, childValue)
+                    mstore(childPtr, rootValue)
+                    root := child
+                }
+            }
+            let base := add(a, 0x20)
+            for { let start := shr(1, count) } gt(start, 0) { start := sub(start, 1) } {
+                siftDown(base, sub(start, 1), count)
+            }
+            for { let end := sub(count, 1) } gt(end, 0) { end := sub(end, 1) } {
+                let endPtr := add(base, shl(5, end))
+                let first := mload(base)
+                mstore(base, mload(endPtr))
+                mstore(endPtr, first)
+                siftDown(base, 0, end)
+            }
         }
     }
 }
