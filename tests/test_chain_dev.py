@@ -38,3 +38,17 @@ def test_busy_port_is_refused_with_a_clear_reason():
     assert result.returncode == 1
     assert f"something already answers on http://127.0.0.1:{PORT}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_terminating_the_command_stops_the_chain_too():
+    runner = subprocess.Popen([GRIDCOMMONS, "chain", "dev", "--port", PORT, "--quiet"])
+    try:
+        for _ in range(100):
+            if subprocess.run([sys.executable, "-c", ASK_CHAIN_ID], capture_output=True).returncode == 0:
+                break
+            subprocess.run(["sleep", "0.1"])
+        runner.terminate()
+        assert runner.wait(timeout=30) == 143
+    finally:
+        runner.kill()
+    assert subprocess.run([sys.executable, "-c", ASK_CHAIN_ID], capture_output=True).returncode != 0

@@ -39,14 +39,17 @@ def dev(port: int, block_time: float | None, state_file: Path | None, quiet: boo
         raise click.ClickException(str(error)) from error
     if not quiet:
         click.echo(f"anvil answering on {anvil.url} (chain id {anvil.settings.chain_id})", err=True)
+    # SIGTERM (systemd, a CI timeout) must stop anvil too, not orphan it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
-        if command:
-            status = subprocess.call(list(command))
-        else:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM}) if hasattr(signal, "sigwait") else None
-            status = 0
+        status = subprocess.call(list(command)) if command else _run_until_stopped()
     except KeyboardInterrupt:
         status = 130
     finally:
         anvil.stop()
     sys.exit(status)
+
+
+def _run_until_stopped() -> int:
+    while True:
+        signal.pause()
