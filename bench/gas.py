@@ -110,7 +110,6 @@ def main() -> None:
     for key in args.keys:
         for n in args.sizes:
             rows.append(measure(chain, admin, n, AllocationKey[key], rng))
-            r = rows[-1]
             print(f"  measured N={n:<4} {key:9} in {time.monotonic() - started:6.1f} s", flush=True)
 
     print()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import click
 
@@ -74,7 +75,15 @@ def deploy_all(project, deployer, settings: CommunitySettings) -> dict:
     return {"EnergyToken": token, "Community": community, "ConsentRegistry": consents, "EnergyCertificate": certificates}
 
 
-def record_for(
+def deploy_and_record(project, chain, deployer, settings: CommunitySettings) -> tuple[dict, Path]:
+    """Deploy every contract and write the network's deployment record. Returns (contracts, record path)."""
+    first_block = chain.blocks.height + 1
+    contracts = deploy_all(project, deployer, settings)
+    record = _record_for(network_choice(chain), chain, deployer, contracts, settings, first_block)
+    return contracts, records.save(record)
+
+
+def _record_for(
     network: str, chain, deployer, contracts: dict, settings: CommunitySettings, first: int
 ) -> records.Deployment:
     """The record of a deployment whose first transaction was mined in block `first`."""

@@ -13,7 +13,7 @@ from eth_utils import keccak
 from node.allocation import AllocationKey
 from node.chain import deployment as records
 from node.settlement import MemberInterval, settle_interval
-from scripts._ledger import CommunitySettings, deploy_all, format_credits, network_choice, record_for
+from scripts._ledger import CommunitySettings, deploy_and_record, format_credits, network_choice
 
 # name, producer, consumer, (imported Wh, exported Wh) in the demo interval
 HOUSEHOLDS = [
@@ -31,9 +31,7 @@ def cli(network):
     admin = accounts.test_accounts[0]
     settings = CommunitySettings()
     click.echo(f"1. Deploying the contracts to {network} (chain id {chain.chain_id})")
-    first_block = chain.blocks.height + 1
-    contracts = deploy_all(project, admin, settings)
-    records.save(record_for(network, chain, admin, contracts, settings, first_block))
+    contracts, _ = deploy_and_record(project, chain, admin, settings)
     token, community = contracts["EnergyToken"], contracts["Community"]
     for name, contract in contracts.items():
         click.echo(f"   {name:18} {contract.address}")

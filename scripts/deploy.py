@@ -9,7 +9,7 @@ from ape.cli import ConnectedProviderCommand
 
 from node.allocation import AllocationKey
 from node.chain import deployment as records
-from scripts._ledger import CommunitySettings, credits, deploy_all, network_choice, record_for, signer, still_on_chain
+from scripts._ledger import CommunitySettings, credits, deploy_and_record, network_choice, signer, still_on_chain
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -47,9 +47,7 @@ def cli(network, alias, redeploy, token_name, token_symbol, interval_length, gra
         key=AllocationKey[key.upper()],
     )
     click.echo(f"Deploying the community to {network} as {deployer.address} ...")
-    first_block = chain.blocks.height + 1
-    contracts = deploy_all(project, deployer, settings)
-    saved = records.save(record_for(network, chain, deployer, contracts, settings, first_block))
+    contracts, saved = deploy_and_record(project, chain, deployer, settings)
     for name, contract in contracts.items():
         click.echo(f"  {name:18} {contract.address}")
     click.echo(f"Recorded in {saved}")
