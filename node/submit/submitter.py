@@ -1,0 +1,148 @@
+"""Interval submission: closed intervals go from the meter store to the outbox, and from the outbox
+onto the chain, in order, each exactly once.
+
+Exactly once rests on the chain, not on the node's memory: the Community contract takes one reading
+per member and interval, in order. Before sending, the submitter asks the chain whether the reading
+is already there ("already submitted" counts as success), so a restart after a kill at any point —
+before the broadcast, after it, after mining — neither loses nor doubles a reading.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterable
+
+from node.chain.community import CommunityView
+from node.chain.sender import TransactionFailed, TransactionPending, TransactionSender
+from node.store.store import MeterStore
+from node.submit.outbox import MISSED, ON_CHAIN, SENDING, Entry, Outbox
+from node.submit.settler import Settler
+
+log = logging.getLogger(__name__)
+
+# Errors meaning "not yet": the entry stays at the head and is retried on a later tick.
+_WAIT_ERRORS = {"CommunityIntervalNotEnded", "CommunityPreviousIntervalUnsettled"}
+
+
+@dataclass(frozen=True)
+class SubmissionSettings:
+    """Seconds after an interval's end."""
+
+    meter_delay: float = 20.0  # wait for the reading that closes the interval
+    give_up_waiting: float = 300.0  # then queue what the store has, even if incomplete
+    max_per_tick: int = 16  # entries handled per tick while catching up
+
+
+class IntervalSubmitter:
+    """Moves closed intervals from the store to the chain. Call `tick()` regularly."""
+
+    def __init__(
+        self,
+        store: MeterStore,
+        outbox: Outbox,
+        community: CommunityView,
+        sender: TransactionSender,
+        settler: Settler,
+        clock: Callable[[], float],
+        settings: SubmissionSettings = SubmissionSettings(),
+        on_reading: Iterable[Callable[[int], None]] = (),
+    ):
+        if store.settings.interval != community.interval_length:
+            raise ValueError(
+                f"the store's interval ({store.settings.interval} s) differs from the community's "
+                f"({community.interval_length} s)"
+            )
+        self.store = store
+        self.outbox = outbox
+        self.community = community
+        self.sender = sender
+        self.settler = settler
+        self.clock = clock
+        self.settings = settings
+        self.on_reading = tuple(on_reading)
+        self.member_id = community.member_id(sender.address)
+        length = community.interval_length
+        self.outbox.start_at(max(community.first_interval, int(clock()) // length))
+
+    def tick(self) -> None:
+        """Queue newly closed intervals, settle what is due, and send what can be sent."""
+        self.queue_closed_intervals()
+        for _ in range(self.settings.max_per_tick):
+            self.settler.settle_latest_reading(self.member_id)
+            if not self.submit_next():
+                break
+
+    # -- store -> outbox ------------------------------------------------------------------
+
+    def queue_closed_intervals(self) -> int:
+        """Queue every interval that has closed and been measured; returns how many were queued."""
+        length = self.community.interval_length
+        now = self.clock()
+        first = self.outbox.queued_until
+        last_closed = int(now - self.settings.meter_delay) // length - 1
+        if first is None or first > last_closed:
+            return 0
+        energies = self.store.interval_energy(_utc(first * length), _utc((last_closed + 1) * length))
+        queued = 0
+        for interval, energy in zip(range(first, last_closed + 1), energies):
+            overdue = now >= (interval + 1) * length + self.settings.give_up_waiting
+            if not energy.complete and not overdue:
+                break  # keep order: later intervals wait for this one
+            if not energy.complete:
+                log.warning("interval %d queued incomplete (%s)", interval, ", ".join(energy.issues))
+            self.outbox.enqueue(interval, energy.import_wh, energy.export_wh, energy.complete, now)
+            queued += 1
+        return queued
+
+    # -- outbox -> chain ------------------------------------------------------------------
+
+    def submit_next(self) -> bool:
+        """Handle the oldest waiting entry; True if it left the queue."""
+        entry = self.outbox.head()
+        if entry is None:
+            return False
+        ledger = self.community.ledger(self.member_id)
+        if ledger.reading_interval == entry.interval:
+            return self._done(entry, ON_CHAIN, "already on chain" if entry.state != SENDING else None)
+        if ledger.reading_interval > entry.interval or self.community.is_settled(entry.interval):
+            # The chain moved past this interval without our reading: it can never count now.
+            log.error("interval %d was settled before its reading reached the chain", entry.interval)
+            return self._done(entry, MISSED, "settled before the reading reached the chain")
+        if ledger.reading_interval and not self.community.is_settled(ledger.reading_interval):
+            self.outbox.note(entry.interval, f"waiting for interval {ledger.reading_interval} to be settled")
+            return False
+        return self._send(entry)
+
+    def _send(self, entry: Entry) -> bool:
+        call = self.community.contract.functions.submitReading(entry.interval, entry.import_wh, entry.export_wh)
+        try:
+            sent = self.sender.transact(
+                call,
+                f"reading of interval {entry.interval}",
+                before_broadcast=lambda tx_hash, nonce: self.outbox.mark_sending(entry.interval, tx_hash, nonce),
+            )
+        except TransactionFailed as failure:
+            name = failure.error.name if failure.error else None
+            if name == "CommunityReadingExists":
+                return self._done(entry, ON_CHAIN, "already on chain")
+            self.outbox.note(entry.interval, str(failure))
+            if name not in _WAIT_ERRORS:
+                log.warning("%s", failure)
+            return False
+        except TransactionPending as pending:
+            self.outbox.note(entry.interval, str(pending))
+            return False
+        return self._done(entry, ON_CHAIN, f"block {sent.block_number}")
+
+    def _done(self, entry: Entry, state: str, note: str | None) -> bool:
+        self.outbox.finish(entry.interval, state, self.clock(), note)
+        if state == ON_CHAIN:
+            for listener in self.on_reading:
+                listener(entry.interval)
+        return True
+
+
+def _utc(unix: int) -> datetime:
+    return datetime.fromtimestamp(unix, timezone.utc)

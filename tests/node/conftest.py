@@ -1,0 +1,45 @@
+"""Fixtures for node-runtime tests: the project's anvil on its own port, a fresh community per test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from chainkit import INTERVAL, ChainClock, LocalCommunity  # noqa: E402
+
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
+from node.chain.client import connect  # noqa: E402
+
+ANVIL_PORT = 18645
+
+
+@pytest.fixture(scope="session")
+def anvil():
+    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
+    chain.start()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def w3(anvil):
+    return connect(anvil.url)
+
+
+@pytest.fixture
+def clock(w3):
+    """Node time at the start of an interval safely after the chain's own clock."""
+    latest = w3.eth.get_block("latest")["timestamp"]
+    start = (latest // INTERVAL + 2) * INTERVAL
+    clock = ChainClock(w3, start)
+    clock.set(start)
+    return clock
+
+
+@pytest.fixture
+def community(w3, clock):
+    return LocalCommunity(w3)

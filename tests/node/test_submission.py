@@ -1,0 +1,115 @@
+"""Interval submission against the project's anvil: closed intervals reach the chain once, in order."""
+
+from __future__ import annotations
+
+import pytest
+from chainkit import GRACE, INTERVAL, dev_account
+from meterkit import SteadyMeter
+
+from node.chain.community import CommunityView
+from node.chain.contracts import CommunityContracts, load_abis
+from node.chain.sender import TransactionSender
+from node.store.store import MeterStore
+from node.submit.outbox import MISSED, NO_DATA, ON_CHAIN, Outbox
+from node.submit.settler import Settler
+from node.submit.submitter import IntervalSubmitter, SubmissionSettings
+
+from chainkit import MANIFEST
+
+
+class Household:
+    """One node's submission parts, wired as `node run` wires them."""
+
+    def __init__(self, w3, community, clock, directory, index: int, producer: bool, consumer: bool):
+        self.account = dev_account(index)
+        community.admit(self.account.address, producer, consumer)
+        contracts = CommunityContracts(w3, community.deployment, load_abis(MANIFEST))
+        self.view = CommunityView(contracts["Community"])
+        self.sender = TransactionSender(w3, self.account, contracts)
+        directory.mkdir()
+        self.store = MeterStore(directory / "store.sqlite", clock=clock)
+        self.meter = SteadyMeter(self.store, f"E{index:04d}")
+        self.outbox = Outbox(directory / "outbox.sqlite")
+        self.settler = Settler(self.view, self.sender, clock, patience=300)
+        self.submitter = IntervalSubmitter(self.store, self.outbox, self.view, self.sender, self.settler, clock)
+        self.member_id = self.view.member_id(self.account.address)
+
+
+def readings_on_chain(community, member_id):
+    logs = community.contracts["Community"].events.ReadingSubmitted().get_logs(
+        from_block=0, argument_filters={"memberId": member_id}
+    )
+    return [(log.args.interval, log.args.importWh, log.args.exportWh) for log in logs]
+
+
+@pytest.fixture
+def pair(w3, community, clock, tmp_path):
+    producer = Household(w3, community, clock, tmp_path / "producer", 1, True, False)
+    consumer = Household(w3, community, clock, tmp_path / "consumer", 2, False, True)
+    return producer, consumer
+
+
+def run(clock, households, seconds, import_w=(0, 1200), export_w=(2400, 0), step=30):
+    """Advance node time in steps; meters measure, nodes tick."""
+    end = clock.now + seconds
+    for household in households:
+        if household.meter.ts is None:
+            household.meter.run(clock.now)
+    while clock.now < end:
+        clock.advance(step)
+        for household, imp, exp in zip(households, import_w, export_w):
+            household.meter.run(clock.now, imp, exp)
+            household.submitter.tick()
+
+
+def test_each_closed_interval_reaches_the_chain_once_with_the_measured_energy(pair, clock, community):
+    producer, consumer = pair
+    first = int(clock.now) // INTERVAL
+    run(clock, pair, 3 * INTERVAL + GRACE + 300)
+
+    assert readings_on_chain(community, consumer.member_id)[:2] == [(first, 300, 0), (first + 1, 300, 0)]
+    assert readings_on_chain(community, producer.member_id)[:2] == [(first, 0, 600), (first + 1, 0, 600)]
+    assert consumer.view.is_settled(first) and consumer.view.is_settled(first + 1)
+    assert consumer.outbox.entry(first).state == ON_CHAIN
+
+
+def test_an_interval_without_meter_data_is_recorded_and_not_sent(pair, clock, community):
+    producer, consumer = pair
+    first = int(clock.now) // INTERVAL
+    consumer.meter.run(clock.now, 1200, 0)
+    consumer.meter.skip_to(clock.now + 2 * INTERVAL)  # unplugged for two intervals
+    run(clock, pair, 4 * INTERVAL)
+
+    assert consumer.outbox.entry(first).state == NO_DATA
+    assert [r[0] for r in readings_on_chain(community, consumer.member_id)][:1] == [first + 2]
+
+
+def test_a_reading_already_on_chain_counts_as_submitted(pair, clock, community):
+    producer, consumer = pair
+    first = int(clock.now) // INTERVAL
+    run(clock, pair, INTERVAL + 60)
+    # A second node process with the same outbox file (e.g. restarted) finds it already done.
+    again = IntervalSubmitter(consumer.store, Outbox(consumer.outbox.path), consumer.view, consumer.sender,
+                              consumer.settler, clock)
+    again.outbox.db.execute("UPDATE outbox SET state = 'queued' WHERE interval = ?", [first])
+    again.tick()
+
+    assert again.outbox.entry(first).state == ON_CHAIN
+    assert [r[0] for r in readings_on_chain(community, consumer.member_id)] == [first]
+
+
+def test_a_reading_that_arrives_after_settlement_is_marked_missed(pair, clock, community):
+    producer, consumer = pair
+    first = int(clock.now) // INTERVAL
+    producer.meter.run(clock.now, 0, 2400)
+    consumer.meter.run(clock.now, 1200, 0)
+    clock.advance(INTERVAL + GRACE + 400)  # past the settler's patience
+    producer.meter.run(clock.now, 0, 2400)
+    consumer.meter.run(clock.now, 1200, 0)
+    producer.submitter.tick()  # submits
+    clock.advance(INTERVAL)
+    producer.submitter.tick()  # the consumer stayed silent past the patience: settles without it
+    consumer.submitter.tick()
+
+    assert consumer.outbox.entry(first).state == MISSED
+    assert producer.view.is_settled(first)
