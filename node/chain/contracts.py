@@ -97,14 +97,15 @@ def _error_table(abis) -> dict[bytes, tuple[str, list[str], list[str]]]:
         for entry in abi:
             if entry.get("type") != "error":
                 continue
-            types = [_canonical_type(i) for i in entry["inputs"]]
+            types = [canonical_type(i) for i in entry["inputs"]]
             selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
             table[selector] = (entry["name"], [i["name"] for i in entry["inputs"]], types)
     return table
 
 
-def _canonical_type(item: dict) -> str:
+def canonical_type(item: dict) -> str:
+    """The ABI type as it appears in a signature: tuples spelled out as (a,b)."""
     kind = item["type"]
     if kind.startswith("tuple"):
-        return "(" + ",".join(_canonical_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
+        return "(" + ",".join(canonical_type(c) for c in item["components"]) + ")" + kind[len("tuple"):]
     return kind
