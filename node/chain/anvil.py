@@ -108,6 +108,10 @@ class EmbeddedAnvil:
             self._process.kill()
             self._process.wait()
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def _rpc_answers(self) -> bool:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
         request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})

@@ -51,6 +51,13 @@ def load(network: str, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
     path = record_path(network, directory)
     if not path.is_file():
         raise DeploymentError(f"no deployment found for {network} ({path}): run `ape run deploy --network {network}`")
+    return read(path)
+
+
+def read(path: Path) -> Deployment:
+    """The deployment record at `path` (a node's config names it)."""
+    if not path.is_file():
+        raise DeploymentError(f"no deployment record at {path}: copy it from the deployer (`ape run deploy` writes it)")
     try:
         data = json.loads(path.read_text())
         return Deployment(**data)
