@@ -222,12 +222,14 @@ class ScheduleRule:
 
 @dataclass(frozen=True)
 class ManualRule:
-    """No automatic rule: off, unless switched by a manual override from the DApp."""
+    """No automatic rule: the relay rests in `on` (from the config: its fail-safe state) and
+    changes only by a manual override from the DApp."""
 
     kind: ClassVar[str] = "manual"
+    on: bool = False
 
     def decide(self, on: bool, signals: Signals) -> Decision:
-        return Decision(False, "manual relay: off unless switched by hand")
+        return Decision(self.on, f"manual relay: rests {_state(self.on)} unless switched by hand")
 
 
 RuleSettings = Union[BatteryRule, SurplusRule, ExchangeRule, ScheduleRule, ManualRule]

@@ -196,7 +196,8 @@ def _window(index: int, data: Any) -> ScheduleWindow:
 
 
 def _manual_rule(data: Mapping[str, Any]) -> ManualRule:
-    return ManualRule()
+    # A relay without a rule rests where it would be without the software.
+    return ManualRule(on=_on_off(data, "fail_safe", False))
 
 
 _RULE_READERS: dict[str, Callable[[Mapping[str, Any]], RuleSettings]] = {

@@ -32,7 +32,7 @@ def test_an_override_switches_at_once_and_expires_back_to_the_rule(open_relay, c
     assert [(event.switched, event.source, event.reason) for event in sink.events[1:]] == [
         (True, "manual", "manual override by alice: on until 2024-06-03T09:01+00:00"),
         (False, "manual", "manual override by alice: on until 2024-06-03T09:01+00:00 expired: back to the rule"),
-        (True, "rule", "manual relay: off unless switched by hand"),
+        (True, "rule", "manual relay: rests off unless switched by hand"),
     ]
 
 

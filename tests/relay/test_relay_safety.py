@@ -76,7 +76,7 @@ def test_a_closed_relay_refuses_updates(open_relay, signals):
 
 def test_an_exception_leaving_the_bank_block_puts_every_relay_in_fail_safe(factory, clock, signals, sink):
     surplus = RelaySettings("boiler", 27, SurplusRule(), fail_safe=False, min_on_s=0, min_off_s=0)
-    pump = RelaySettings("pump", 22, ManualRule(), fail_safe=True, min_on_s=0, min_off_s=0)
+    pump = RelaySettings("pump", 22, ManualRule(on=True), fail_safe=True, min_on_s=0, min_off_s=0)
 
     with pytest.raises(RuntimeError, match="meter thread died"):
         with RelayBank.open([battery_relay(), surplus, pump], factory, monotonic=clock.monotonic, wall_clock=clock.now, log=sink) as bank:

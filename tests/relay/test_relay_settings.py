@@ -83,7 +83,7 @@ def test_the_documented_config_reads_into_settings():
                 timezone=ZoneInfo("Europe/Amsterdam"),
             ),
         ),
-        RelaySettings("pump", 24, ManualRule(), fail_safe=True),
+        RelaySettings("pump", 24, ManualRule(on=True), fail_safe=True),
     )
 
 
