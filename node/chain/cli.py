@@ -53,3 +53,118 @@ def dev(port: int, block_time: float | None, state_file: Path | None, quiet: boo
 def _run_until_stopped() -> int:
     while True:
         signal.pause()
+
+
+def _genesis_input(parse):
+    """A click callback applying a genesis parser to a value (each value of a repeated option);
+    the parser's GenesisError becomes click's one-line BadParameter."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        from node.chain.genesis import GenesisError
+
+        try:
+            return tuple(parse(each) for each in value) if param.multiple else parse(value)
+        except GenesisError as error:
+            raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+    return callback
+
+
+def _parse_address(text: str) -> str:
+    from node.chain.genesis import parse_address
+
+    return parse_address(text)
+
+
+def _parse_funding(text: str) -> tuple[str, int]:
+    from node.chain.genesis import parse_funding
+
+    return parse_funding(text)
+
+
+def _check_chain_id(chain_id: int) -> int:
+    from node.chain.genesis import check_chain_id
+
+    return check_chain_id(chain_id)
+
+
+def _check_period(period: int) -> int:
+    from node.chain.genesis import check_period
+
+    return check_period(period)
+
+
+def _parse_enode(text: str) -> str:
+    from node.chain.network_files import parse_enode
+
+    return parse_enode(text)
+
+
+@chain.command("genesis")
+@click.option("--engine", type=click.Choice(["clique", "qbft"]), required=True,
+              help="clique: geth 1.13.15; qbft: Besu.")
+@click.option("--validator", "validators", multiple=True, metavar="ADDR", callback=_genesis_input(_parse_address),
+              help="A validator's address (repeat for each). Clique: the node account; QBFT: the Besu node key's address.")
+@click.option("--period", type=int, required=True, callback=_genesis_input(_check_period), help="Seconds between blocks.")
+@click.option("--chain-id", type=int, required=True, callback=_genesis_input(_check_chain_id),
+              help="The community chain's id (public chains' ids are refused).")
+@click.option("--fund", "funds", multiple=True, metavar="ADDR=WEI", callback=_genesis_input(_parse_funding),
+              help="Give ADDR a balance of WEI in the genesis block (repeatable).")
+@click.option("--bootnode", "bootnodes", multiple=True, metavar="ENODE", callback=_genesis_input(_parse_enode),
+              help="A validator's enode URL to write into every node's configuration (repeatable).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for genesis.json and the node-N/ directories.")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out directory, replacing our files there.")
+def genesis_command(engine: str, validators: tuple[str, ...], period: int, chain_id: int,
+                    funds: tuple[tuple[str, int], ...], bootnodes: tuple[str, ...], out_dir: Path, force: bool) -> None:
+    """Write the PoA chain's genesis and each validator's node files.
+
+    OUT/genesis.json is the chain; OUT/node-N/ holds what the Pi of the N-th --validator needs:
+    the genesis, the chain client's configuration and the systemd units.
+    """
+    from node.chain.genesis import GenesisError, NetworkSpec
+    from node.chain.network_files import foreign_files, network_files, write_network_files
+
+    if not validators:
+        raise click.UsageError("give at least one --validator")
+    try:
+        spec = NetworkSpec(engine=engine, validators=validators, period=period, chain_id=chain_id, funds=funds)
+        files = network_files(spec, bootnodes)
+        write_network_files(out_dir, files, force=force)
+    except GenesisError as error:
+        raise click.ClickException(str(error)) from None
+    if leftovers := foreign_files(out_dir, files):
+        click.echo(f"warning: {out_dir} also holds files this network did not write, e.g. {leftovers[0]}; "
+                   "remove them before copying node directories", err=True)
+    click.echo(f"wrote {out_dir / 'genesis.json'} ({engine}, chain id {chain_id}, {period} s blocks) and:")
+    for index, validator in enumerate(spec.validators, start=1):
+        click.echo(f"  {out_dir / f'node-{index}'}/  validator {validator}")
+    if not bootnodes:
+        click.echo(f"Bootnodes are placeholders: see {out_dir / 'README.md'} for exchanging enodes.")
+
+
+@chain.command("propose")
+@click.argument("address")
+@click.option("--add/--remove", "add", default=None, help="Vote the validator in, or out.")
+@click.option("--rpc", "url", default="http://127.0.0.1:8545", show_default=True,
+              help="This node's chain client (JSON-RPC over HTTP).")
+@click.option("--engine", type=click.Choice(["auto", "clique", "qbft"]), default="auto", show_default=True,
+              help="auto: clique if the client answers clique_getSigners, else qbft.")
+def propose_command(address: str, add: bool | None, url: str, engine: str) -> None:
+    """Vote, as this validator, to add or remove validator ADDRESS."""
+    from node.chain.genesis import GenesisError, parse_address
+    from node.chain.validators import ENGINE_APIS, describe, detect_engine, propose, web3_rpc_call
+
+    if add is None:
+        raise click.UsageError("say --add or --remove")
+    try:
+        address = parse_address(address)
+    except GenesisError as error:
+        raise click.BadParameter(str(error), param_hint="ADDRESS") from None
+    try:
+        call = web3_rpc_call(url)
+        api = detect_engine(call) if engine == "auto" else ENGINE_APIS[engine]
+        vote = propose(call, api, address, add)
+    except NodeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(describe(vote), nl=False)
