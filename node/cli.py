@@ -13,7 +13,9 @@ import click
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS = {
     "chain": "node.chain.cli:chain",
+    "init": "node.runtime.cli:init",
     "meter": "node.meter.cli:meter",
+    "node": "node.runtime.cli:node",
 }
 
 

@@ -9,12 +9,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chainkit import INTERVAL, ChainClock, LocalCommunity  # noqa: E402
+from chainkit import ChainClock, LocalCommunity  # noqa: E402
 
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
 from node.chain.client import connect  # noqa: E402
 
 ANVIL_PORT = 18645
+DAY = 86400
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,8 @@ def w3(anvil):
 def clock(w3):
     """Node time at the start of an interval safely after the chain's own clock."""
     latest = w3.eth.get_block("latest")["timestamp"]
-    start = (latest // INTERVAL + 2) * INTERVAL
+    # 11:00 UTC on a later day: the simulated PV panels produce, so allocations are not all zero.
+    start = (latest // DAY + 1) * DAY + 11 * 3600
     clock = ChainClock(w3, start)
     clock.set(start)
     return clock

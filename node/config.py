@@ -1,0 +1,305 @@
+"""The node's configuration: one TOML file, checked completely at start.
+
+An error names the key and says what is wrong, e.g. `chain.poll_seconds: must be a number > 0,
+got "fast"`. Secrets are never in this file: the keystore passphrase comes from a 0600 file or the
+environment, the meter key from a 0600 file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from node.errors import NodeError
+
+SECRET_KEYS = {"passphrase", "password", "private_key", "meter_key", "key"}
+METER_SOURCES = ("serial", "simulator")
+METER_STANDARDS = ("dsmr5", "dsmr4", "dsmr3", "dsmr22", "mbus")
+SIMULATED_PROFILES = ("consumer", "prosumer", "producer")
+
+
+class ConfigError(NodeError):
+    """The node's configuration file is missing, unreadable or wrong; names the key."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(f"{key}: {problem}" if key else problem)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    rpc: str = "http://127.0.0.1:8545"
+    embedded: bool = False  # start and supervise anvil (a single-machine install)
+    state_file: Path | None = None  # the embedded chain's state across restarts
+    block_time: float | None = None
+    deployment: Path = Path("deployments/ethereum-local.json")
+    manifest: Path = Path(".build/__local__.json")
+    keystore: Path = Path("node-key.json")
+    passphrase_file: Path | None = None  # else GRIDCOMMONS_NODE_PASSPHRASE
+    poll_seconds: float = 2.0
+    settle_patience: float = 300.0
+    reorg_window: int = 32
+
+
+@dataclass(frozen=True)
+class MeterConfig:
+    source: str = "simulator"
+    device: str | None = None
+    standard: str = "dsmr5"
+    key_file: Path | None = None  # DLMS AES key, 32 hex digits, mode 0600
+    profile: str = "consumer"  # simulator only
+    seed: int = 1  # simulator only
+    every_seconds: float = 10.0  # simulator only: seconds of (simulated) time between telegrams
+
+
+@dataclass(frozen=True)
+class ClockConfig:
+    """Accelerated simulated time, for demos and tests; a factor of 1 is the real clock."""
+
+    time_factor: float = 1.0
+    start: float | None = None  # simulated unix time at `wall_start`
+    wall_start: float | None = None
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """Accept neighbours' offers automatically when the battery runs low."""
+
+    auto_accept: bool = False
+    battery_below_pct: float = 20.0
+    max_wh: int = 2000
+    max_price_per_kwh: int = 2 * 10**17  # token units (0.2 credit)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str
+    data_dir: Path
+    timezone: str = "Europe/Amsterdam"
+    chain: ChainConfig = ChainConfig()
+    meter: MeterConfig = MeterConfig()
+    clock: ClockConfig = ClockConfig()
+    exchange: ExchangeConfig = ExchangeConfig()
+    relays: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # RelaySettings by name
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "meter.sqlite"
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.data_dir / "outbox.sqlite"
+
+    @property
+    def mirror_path(self) -> Path:
+        return self.data_dir / "mirror.sqlite"
+
+    @property
+    def relay_journal_path(self) -> Path:
+        return self.data_dir / "relays.sqlite"
+
+    @property
+    def status_path(self) -> Path:
+        return self.data_dir / "status.json"
+
+
+def load(path: str | Path) -> NodeConfig:
+    """Read and check a config file; relative paths are taken from the file's folder."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("", f"no config file at {path}: create one with `gridcommons init`") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("", f"{path} is not valid TOML: {error}") from None
+    return parse(data, base=path.resolve().parent)
+
+
+def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
+    """Check a parsed config; every problem raises ConfigError naming its key."""
+    _no_secrets(data, "")
+    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays"})
+    node = _table(data, "node")
+    _only(node, "node", {"name", "data_dir", "timezone"})
+    reader = _Reader(base)
+    name = reader.text(node, "node.name")
+    data_dir = reader.path(node, "node.data_dir")
+    timezone = reader.text(node, "node.timezone", "Europe/Amsterdam")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("node.timezone", f"unknown time zone {timezone!r}, e.g. Europe/Amsterdam") from None
+    return NodeConfig(
+        name=name,
+        data_dir=data_dir,
+        timezone=timezone,
+        chain=_chain(_table(data, "chain"), reader),
+        meter=_meter(_table(data, "meter", required=False), reader),
+        clock=_clock(_table(data, "clock", required=False), reader),
+        exchange=_exchange(_table(data, "exchange", required=False), reader),
+        relays=_relays(_table(data, "relays", required=False)),
+    )
+
+
+def _chain(table: Mapping[str, Any], r: "_Reader") -> ChainConfig:
+    _only(table, "chain", set(ChainConfig.__dataclass_fields__))
+    rpc = r.text(table, "chain.rpc", ChainConfig.rpc)
+    if not rpc.startswith(("http://", "https://")):
+        raise ConfigError("chain.rpc", f"must be an http:// or https:// URL, got {rpc!r}")
+    block_time = r.number(table, "chain.block_time", None, minimum=0.0)
+    return ChainConfig(
+        rpc=rpc,
+        embedded=r.flag(table, "chain.embedded", False),
+        state_file=r.path(table, "chain.state_file", None),
+        block_time=block_time,
+        deployment=r.path(table, "chain.deployment"),
+        manifest=r.path(table, "chain.manifest"),
+        keystore=r.path(table, "chain.keystore"),
+        passphrase_file=r.path(table, "chain.passphrase_file", None),
+        poll_seconds=r.number(table, "chain.poll_seconds", ChainConfig.poll_seconds, minimum=0.05),
+        settle_patience=r.number(table, "chain.settle_patience", ChainConfig.settle_patience, minimum=0.0),
+        reorg_window=int(r.number(table, "chain.reorg_window", ChainConfig.reorg_window, minimum=1, integer=True)),
+    )
+
+
+def _meter(table: Mapping[str, Any], r: "_Reader") -> MeterConfig:
+    _only(table, "meter", set(MeterConfig.__dataclass_fields__))
+    source = r.choice(table, "meter.source", METER_SOURCES, MeterConfig.source)
+    device = r.text(table, "meter.device", None)
+    if source == "serial" and device is None:
+        raise ConfigError("meter.device", "a serial meter needs its device, e.g. /dev/ttyUSB0")
+    return MeterConfig(
+        source=source,
+        device=device,
+        standard=r.choice(table, "meter.standard", METER_STANDARDS, MeterConfig.standard),
+        key_file=r.path(table, "meter.key_file", None),
+        profile=r.choice(table, "meter.profile", SIMULATED_PROFILES, MeterConfig.profile),
+        seed=int(r.number(table, "meter.seed", MeterConfig.seed, minimum=0, integer=True)),
+        every_seconds=r.number(table, "meter.every_seconds", MeterConfig.every_seconds, minimum=1.0),
+    )
+
+
+def _clock(table: Mapping[str, Any], r: "_Reader") -> ClockConfig:
+    _only(table, "clock", set(ClockConfig.__dataclass_fields__))
+    factor = r.number(table, "clock.time_factor", 1.0, minimum=1.0)
+    start = r.number(table, "clock.start", None, minimum=0.0)
+    wall_start = r.number(table, "clock.wall_start", None, minimum=0.0)
+    if factor != 1.0 and (start is None or wall_start is None):
+        raise ConfigError("clock.start", "an accelerated clock needs both clock.start and clock.wall_start")
+    return ClockConfig(factor, start, wall_start)
+
+
+def _exchange(table: Mapping[str, Any], r: "_Reader") -> ExchangeConfig:
+    _only(table, "exchange", set(ExchangeConfig.__dataclass_fields__))
+    below = r.number(table, "exchange.battery_below_pct", ExchangeConfig.battery_below_pct, minimum=0.0)
+    if below > 100:
+        raise ConfigError("exchange.battery_below_pct", f"must be a percentage (0-100), got {below}")
+    return ExchangeConfig(
+        auto_accept=r.flag(table, "exchange.auto_accept", False),
+        battery_below_pct=below,
+        max_wh=int(r.number(table, "exchange.max_wh", ExchangeConfig.max_wh, minimum=1, integer=True)),
+        max_price_per_kwh=int(
+            r.number(table, "exchange.max_price_per_kwh", ExchangeConfig.max_price_per_kwh, minimum=0, integer=True)
+        ),
+    )
+
+
+def _relays(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    from node.relay.errors import RelayConfigError
+    from node.relay.settings import relay_settings_from_dict
+
+    relays = {}
+    for name, relay in table.items():
+        if not isinstance(relay, dict):
+            raise ConfigError(f"relays.{name}", "must be a table, e.g. [relays.boiler]")
+        try:
+            relays[name] = relay_settings_from_dict(name, relay)
+        except RelayConfigError as error:
+            raise ConfigError(getattr(error, "key", f"relays.{name}"), str(error)) from None
+    pins = [settings.pin for settings in relays.values()]
+    if len(pins) != len(set(pins)):
+        raise ConfigError("relays", "two relays use the same pin")
+    return MappingProxyType(relays)
+
+
+def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(key, f"the [{key}] table is missing")
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table")
+    return value
+
+
+def _only(table: Mapping[str, Any], prefix: str, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            name = f"{prefix}.{key}" if prefix else key
+            raise ConfigError(name, f"unknown setting; known here: {', '.join(sorted(allowed))}")
+
+
+def _no_secrets(table: Mapping[str, Any], prefix: str) -> None:
+    for key, value in table.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if key in SECRET_KEYS:
+            raise ConfigError(name, "secrets do not belong in the config file: use a 0600 file or the environment")
+        if isinstance(value, dict):
+            _no_secrets(value, name)
+
+
+class _Reader:
+    """Typed getters that name the key in their errors."""
+
+    _MISSING = object()
+
+    def __init__(self, base: Path):
+        self.base = base
+
+    def _get(self, table, key, default):
+        value = table.get(key.rsplit(".", 1)[-1], self._MISSING)
+        if value is self._MISSING:
+            if default is self._MISSING:
+                raise ConfigError(key, "is required")
+            return default
+        return value
+
+    def text(self, table, key, default=_MISSING):
+        value = self._get(table, key, default)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(key, f"must be a non-empty string, got {value!r}")
+        return value
+
+    def path(self, table, key, default=_MISSING):
+        if default is not self._MISSING and default is not None:
+            default = str(default)
+        value = self.text(table, key, default)
+        return None if value is None else (self.base / Path(value).expanduser())
+
+    def flag(self, table, key, default):
+        value = self._get(table, key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {value!r}")
+        return value
+
+    def number(self, table, key, default, minimum=None, integer=False):
+        value = self._get(table, key, default)
+        if value is None:
+            return None
+        kind = "a whole number" if integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            raise ConfigError(key, f"must be {kind}, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(key, f"must be {kind} >= {minimum}, got {value!r}")
+        return value
+
+    def choice(self, table, key, choices, default):
+        value = self._get(table, key, default)
+        if value not in choices:
+            raise ConfigError(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value

@@ -1,0 +1,1 @@
+"""`gridcommons node run`: the node's parts wired together and kept alive."""

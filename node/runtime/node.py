@@ -1,0 +1,271 @@
+"""The node: meter, store, submitter, event mirror and relays as supervised parts.
+
+Parts that write to the chain share one thread and one TransactionSender ("chain" part), so the
+node account's nonce has a single owner. Every part builds its own connections and files, so a
+part that dies is rebuilt cleanly without touching the others.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from node.config import NodeConfig
+from node.errors import ChainError
+from node.runtime.clock import SimulatedClock
+from node.runtime.supervisor import Part, Supervisor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChainSession:
+    """One connection to the chain, with the deployment's contracts and this node's membership."""
+
+    w3: object
+    contracts: object
+    community: object
+    account: object
+
+    @classmethod
+    def open(cls, config: NodeConfig, account) -> "ChainSession":
+        from node.chain import deployment
+        from node.chain.client import connect
+        from node.chain.community import CommunityView
+        from node.chain.contracts import CommunityContracts, load_abis
+
+        record = deployment.read(config.chain.deployment)
+        w3 = connect(config.chain.rpc)
+        if w3.eth.chain_id != record.chain_id:
+            raise ChainError(
+                f"{config.chain.deployment} is for chain {record.chain_id}, but {config.chain.rpc} is chain {w3.eth.chain_id}"
+            )
+        contracts = CommunityContracts(w3, record, load_abis(config.chain.manifest))
+        community = CommunityView(contracts["Community"])
+        if community.member_id(account.address) == 0:
+            raise ChainError(
+                f"the node account {account.address} is not a member of the community: ask the deployer to run "
+                f"`ape run community add-member {account.address} ...`"
+            )
+        return cls(w3, contracts, community, account)
+
+
+class NodeRuntime:
+    """Builds the node's parts from its config and runs them until stopped."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        env: Mapping[str, str] = os.environ,
+        pin_factory=None,
+        wall: Callable[[], float] = time.time,
+    ):
+        self.config = config
+        self.env = env
+        self.pin_factory = pin_factory
+        self.wall = wall
+        c = config.clock
+        self.clock = SimulatedClock(c.time_factor, c.start, c.wall_start, wall) if c.time_factor != 1.0 else wall
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.account = self._load_account()
+        self.anvil = None
+        self.parts = self._parts()
+        self.supervisor = Supervisor(self.parts, wall=wall)
+        self.observed: dict[str, object] = {}
+
+    def _load_account(self):
+        from node.chain.keystore import load_node_account
+
+        return load_node_account(self.config.chain.keystore, self.config.chain.passphrase_file, self.env)
+
+    # -- running --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.config.chain.embedded:
+            self._start_embedded_chain()
+        self.supervisor.start()
+        log.info("node %s running as %s", self.config.name, self.account.address)
+
+    def stop(self) -> None:
+        self.supervisor.stop()
+        self.write_status()
+        if self.anvil is not None:
+            self.anvil.stop()
+
+    def run_until(self, stopped: threading.Event) -> None:
+        self.start()
+        try:
+            while not stopped.wait(2.0):
+                self.write_status()
+        finally:
+            self.stop()
+
+    def _start_embedded_chain(self) -> None:
+        from urllib.parse import urlparse
+
+        from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+
+        url = urlparse(self.config.chain.rpc)
+        settings = AnvilSettings(
+            port=url.port or 8545,
+            host=url.hostname or "127.0.0.1",
+            block_time=self.config.chain.block_time,
+            state_file=self.config.chain.state_file,
+        )
+        self.anvil = EmbeddedAnvil(settings, log_file=self.config.data_dir / "anvil.log")
+        self.anvil.start()
+
+    # -- parts ----------------------------------------------------------------------------
+
+    def _parts(self) -> list[Part]:
+        poll = self.config.chain.poll_seconds
+        parts = [
+            Part("meter", self._build_meter, period=0.2),
+            Part("chain", self._build_chain_writer, period=poll),
+            Part("mirror", self._build_mirror, period=poll),
+        ]
+        if self.config.chain.embedded:
+            parts.append(Part("anvil", self._build_anvil_watch, period=2.0))
+        return parts
+
+    def _build_meter(self):
+        from node.store.store import MeterStore
+
+        store = MeterStore(self.config.store_path, clock=self.clock)
+        meter = self.config.meter
+        if meter.source == "simulator":
+            from node.runtime.meter_feed import SimulatedMeterFeed
+
+            feed = SimulatedMeterFeed(store, self.clock, meter.profile, meter.seed, meter.every_seconds)
+            self.observed["meter"] = feed
+            return _Stepper(feed.step, store.close)
+        return _SerialMeter(self, store)
+
+    def _build_chain_writer(self):
+        from node.chain.sender import TransactionSender
+        from node.store.store import MeterStore
+        from node.submit.outbox import Outbox
+        from node.submit.settler import Settler
+        from node.submit.submitter import IntervalSubmitter
+
+        session = ChainSession.open(self.config, self.account)
+        sender = TransactionSender(session.w3, self.account, session.contracts)
+        store = MeterStore(self.config.store_path, clock=self.clock)
+        outbox = Outbox(self.config.outbox_path)
+        settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
+        submitter = IntervalSubmitter(store, outbox, session.community, sender, settler, self.clock)
+        self.observed["settler"] = settler
+
+        def close() -> None:
+            store.close()
+            outbox.close()
+
+        return _Stepper(submitter.tick, close)
+
+    def _build_mirror(self):
+        from node.mirror.db import MirrorDB
+        from node.mirror.mirror import EventMirror, MirrorSettings
+
+        session = ChainSession.open(self.config, self.account)
+        db = MirrorDB(self.config.mirror_path)
+        mirror = EventMirror(session.w3, session.contracts, db, MirrorSettings(reorg_window=self.config.chain.reorg_window))
+        return _Stepper(mirror.poll, db.close)
+
+    def _build_anvil_watch(self):
+        def check() -> None:
+            if self.anvil is not None and not self.anvil.running and not self.supervisor.stopping:
+                log.warning("the embedded chain stopped; starting it again")
+                self.anvil.start()
+
+        return _Stepper(check, lambda: None)
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        from node.submit.outbox import Outbox
+
+        outbox = Outbox(self.config.outbox_path)
+        try:
+            depth = outbox.depth()
+        finally:
+            outbox.close()
+        meter = self.observed.get("meter")
+        return {
+            "node": self.config.name,
+            "account": self.account.address,
+            "written_at": self.wall(),
+            "node_time": self.clock(),
+            "parts": {part.name: asdict(part.status) for part in self.parts},
+            "outbox_depth": depth,
+            "meter": {"readings": meter.readings, "rejections": dict(meter.decoder.rejections)} if meter else None,
+        }
+
+    def write_status(self) -> None:
+        """status.json for `gridcommons node status` (written atomically, no secrets in it)."""
+        path = self.config.status_path
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+            json.dump(self.status(), handle, indent=2, default=str)
+        os.replace(handle.name, path)
+
+
+class _Stepper:
+    def __init__(self, step: Callable[[], object], close: Callable[[], None]):
+        self.step = step
+        self.close = close
+
+
+class _SerialMeter:
+    """The serial meter reader as a part: `step()` reads until the node stops."""
+
+    def __init__(self, runtime: NodeRuntime, store):
+        from node.meter.decoder import MeterDecoder
+        from node.meter.transport import PORT_PRESETS, SerialMeterReader, serial_port_factory
+
+        meter = runtime.config.meter
+        self.store = store
+        self.decoder = MeterDecoder(keys=_meter_keys(meter.key_file))
+        self.readings = 0
+        self.reader = SerialMeterReader(
+            serial_port_factory(meter.device, PORT_PRESETS[meter.standard]),
+            self.decoder,
+            self._on_reading,
+            lambda event: log.info("meter: %s: %s", event.kind, event.detail),
+        )
+        self._runtime = runtime
+        runtime.observed["meter"] = self
+
+    def _on_reading(self, reading) -> None:
+        if self.store.add(reading):
+            self.readings += 1
+        if self._runtime.supervisor.stopping:
+            self.reader.stop()
+
+    def step(self) -> None:
+        stopper = threading.Thread(target=self._stop_with_node, daemon=True)
+        stopper.start()
+        self.reader.run()
+
+    def _stop_with_node(self) -> None:
+        while not self._runtime.supervisor.wait(0.5):
+            pass
+        self.reader.stop()
+
+    def close(self) -> None:
+        self.reader.stop()
+        self.store.close()
+
+
+def _meter_keys(key_file: Path | None):
+    if key_file is None:
+        return None
+    from node.chain.keystore import read_secret_file
+    from node.meter.dlms.ciphering import MeterKeys
+
+    return MeterKeys.from_hex(read_secret_file(key_file).strip())

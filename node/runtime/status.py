@@ -1,0 +1,116 @@
+"""`gridcommons node status`: what the node's files and its chain client say right now."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from node.config import NodeConfig
+
+
+def collect_status(config: NodeConfig, now: float) -> dict:
+    """Read-only: the status file the running node writes, the outbox, the store and the chain."""
+    report: dict = {"node": config.name, "running": None, "chain": _chain(config)}
+    if config.status_path.is_file():
+        written = json.loads(config.status_path.read_text())
+        report["parts"] = written.get("parts", {})
+        report["account"] = written.get("account")
+        report["running"] = now - written.get("written_at", 0) < 10
+        report["meter_counts"] = written.get("meter")
+    report["last_reading"] = _last_reading(config)
+    report["outbox"] = _outbox(config)
+    report["relays"] = _relays(config)
+    return report
+
+
+def _chain(config: NodeConfig) -> dict:
+    from web3 import HTTPProvider, Web3
+
+    w3 = Web3(HTTPProvider(config.chain.rpc, request_kwargs={"timeout": 2}))
+    try:
+        head = w3.eth.get_block("latest")
+        peers = w3.net.peer_count
+    except Exception as error:
+        return {"rpc": config.chain.rpc, "reachable": False, "error": str(error).splitlines()[0][:160]}
+    return {"rpc": config.chain.rpc, "reachable": True, "head": head["number"], "head_time": head["timestamp"], "peers": peers}
+
+
+def _last_reading(config: NodeConfig) -> dict | None:
+    if not config.store_path.is_file():
+        return None
+    from node.store.store import MeterStore
+
+    with MeterStore(config.store_path) as store:
+        latest = store.latest()
+    if latest is None:
+        return None
+    return {"at": latest.ts, "import_w": latest.import_w, "export_w": latest.export_w, "meter": latest.meter_id}
+
+
+def _outbox(config: NodeConfig) -> dict | None:
+    if not config.outbox_path.is_file():
+        return None
+    from node.submit.outbox import MISSED, ON_CHAIN, Outbox
+
+    outbox = Outbox(config.outbox_path)
+    try:
+        head = outbox.head()
+        return {
+            "depth": outbox.depth(),
+            "on_chain": outbox.count(ON_CHAIN),
+            "missed": outbox.count(MISSED),
+            "waiting": {"interval": head.interval, "note": head.note} if head else None,
+        }
+    finally:
+        outbox.close()
+
+
+def _relays(config: NodeConfig) -> list[dict]:
+    if not config.relay_journal_path.is_file():
+        return []
+    from node.relay.log import RelayJournal
+
+    journal = RelayJournal(config.relay_journal_path)
+    try:
+        out = []
+        for name in config.relays:
+            recent = journal.recent(name, 1)
+            last = recent[0] if recent else None
+            out.append({"relay": name, "on": last.on if last else None, "reason": last.reason if last else None,
+                        "since": last.at.isoformat() if last else None})
+        return out
+    finally:
+        journal.close()
+
+
+def format_status(report: dict, zone: str = "Europe/Amsterdam") -> str:
+    tz = ZoneInfo(zone)
+
+    def when(ts) -> str:
+        return datetime.fromtimestamp(ts, timezone.utc).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z") if ts else "-"
+
+    lines = [f"node {report['node']}: " + {True: "running", False: "not running (status file is stale)", None: "never ran"}[report["running"]]]
+    if report.get("account"):
+        lines.append(f"  account      {report['account']}")
+    chain = report["chain"]
+    if chain["reachable"]:
+        lines.append(f"  chain        head {chain['head']} at {when(chain['head_time'])}, {chain['peers']} peers ({chain['rpc']})")
+    else:
+        lines.append(f"  chain        unreachable at {chain['rpc']}: {chain['error']}")
+    reading = report["last_reading"]
+    lines.append(
+        f"  last reading {when(reading['at'])}: import {reading['import_w']} W, export {reading['export_w']} W"
+        if reading else "  last reading none yet"
+    )
+    outbox = report["outbox"]
+    if outbox:
+        waiting = f"; waiting on interval {outbox['waiting']['interval']}: {outbox['waiting']['note'] or 'queued'}" if outbox["waiting"] else ""
+        lines.append(f"  outbox       {outbox['depth']} waiting, {outbox['on_chain']} on chain, {outbox['missed']} missed{waiting}")
+    for part, state in (report.get("parts") or {}).items():
+        trouble = f", last error: {state['last_error']}" if state.get("last_error") else ""
+        lines.append(f"  part {part:<8} {'up' if state['running'] else 'down'}, {state['restarts']} restarts{trouble}")
+    for relay in report["relays"]:
+        state = {True: "ON", False: "off", None: "unknown"}[relay["on"]]
+        lines.append(f"  relay {relay['relay']:<7} {state} since {relay['since'] or '-'}: {relay['reason'] or ''}")
+    return "\n".join(lines)
