@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import tomllib
 from datetime import time
+from pathlib import Path
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -26,47 +27,17 @@ from node.relay import (
     relays_from_dict,
 )
 
-CONFIG = """
-[relays.battery]
-pin = 17
-active_high = false
-fail_safe = "off"
-min_on_s = 300
-min_off_s = 120
-rule = "battery"
-low_pct = 20
-high_pct = 80
+DOCS = Path(__file__).parents[2] / "docs" / "relays.md"
 
-[relays.boiler]
-pin = 27
-rule = "surplus"
-on_above_w = 2500
-off_below_w = 200
-load_w = 2000
 
-[relays.peer-in]
-pin = 22
-rule = "exchange"
-role = "consumer"
-
-[relays.washer]
-pin = 23
-rule = "schedule"
-timezone = "Europe/Amsterdam"
-windows = [
-  { days = "mon-fri", start = "22:00", end = "06:00" },
-  { days = "sat,sun", start = 13:00:00, end = "16:30" },
-]
-
-[relays.pump]
-pin = 24
-rule = "manual"
-fail_safe = "on"
-"""
+def documented_config() -> dict:
+    """The TOML example in docs/relays.md, parsed."""
+    text = DOCS.read_text()
+    return tomllib.loads(text.split("```toml\n", 1)[1].split("```", 1)[0])
 
 
 def test_the_documented_config_reads_into_settings():
-    relays = relays_from_dict(tomllib.loads(CONFIG)["relays"])
+    relays = relays_from_dict(documented_config()["relays"])
 
     assert relays == (
         RelaySettings("battery", 17, BatteryRule(20, 80), active_high=False, fail_safe=False, min_on_s=300, min_off_s=120),
@@ -87,8 +58,14 @@ def test_the_documented_config_reads_into_settings():
     )
 
 
+def test_the_documented_battery_source_is_a_file_sensor():
+    sensor = battery_sensor_from_dict(documented_config()["battery"])
+
+    assert (type(sensor), str(sensor.path), sensor.max_age_s) == (FileSensor, "/run/battery/soc", 120.0)
+
+
 def test_reading_settings_leaves_the_config_untouched():
-    config = tomllib.loads(CONFIG)["relays"]
+    config = documented_config()["relays"]
     before = copy.deepcopy(config)
 
     relays_from_dict(config)
@@ -108,6 +85,14 @@ def test_days_may_wrap_over_the_weekend_and_be_spelled_out():
     window = relay_settings_from_dict("washer", table).rule.windows[0]
 
     assert (window.days, window.start) == (frozenset({4, 5, 6, 0}), time(8, 0))
+
+
+def test_toml_local_times_are_accepted():
+    table = tomllib.loads('pin = 23\nrule = "schedule"\nwindows = [{ start = 07:30:00, end = 09:00:00 }]')
+
+    window = relay_settings_from_dict("washer", table).rule.windows[0]
+
+    assert (window.days, window.start, window.end) == (frozenset(range(7)), time(7, 30), time(9, 0))
 
 
 BATTERY = {"pin": 17, "rule": "battery", "low_pct": 20, "high_pct": 80}
