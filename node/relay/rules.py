@@ -32,7 +32,12 @@ class Decision:
 
 
 def _num(value: float) -> str:
-    return f"{value:.1f}".removesuffix(".0")
+    # Two decimals at most, so 19.96% never reads as "20%, below 20%".
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _unknown(value: float | None) -> bool:
+    return value is None or not math.isfinite(value)
 
 
 def _state(on: bool) -> str:
@@ -69,7 +74,7 @@ class BatteryRule:
 
     def decide(self, on: bool, signals: Signals) -> Decision:
         soc = signals.battery_soc_pct
-        if soc is None:
+        if _unknown(soc):
             return _keep(on, "no state-of-charge reading")
         if soc < self.low_pct:
             return Decision(True, f"battery at {_num(soc)}%, below {_num(self.low_pct)}%: community source")
@@ -103,7 +108,7 @@ class SurplusRule:
 
     def decide(self, on: bool, signals: Signals) -> Decision:
         measured = signals.community_surplus_w
-        if measured is None:
+        if _unknown(measured):
             return _keep(on, "no community surplus figure")
         surplus = measured + (self.load_w if on else 0.0)
         described = f"community surplus {_num(surplus)} W" + (

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from node.relay import (
+    BatteryRule,
     Exchange,
     ExchangeRule,
     RelaySettings,
@@ -225,3 +226,18 @@ def test_a_scheduled_relay_switches_at_the_window_edges(open_relay, clock, facto
 
     assert switched == [("10:15", True), ("10:45", False)]
     assert factory.pin(23).state is False
+
+
+# -- reasons -------------------------------------------------------------------------------
+
+
+def test_a_state_of_charge_just_under_the_threshold_is_not_rounded_onto_it():
+    decision = BatteryRule(low_pct=20, high_pct=80).decide(False, Signals(NOON, battery_soc_pct=19.96))
+
+    assert decision.reason == "battery at 19.96%, below 20%: community source"
+
+
+def test_a_state_of_charge_that_is_not_a_number_counts_as_missing():
+    decision = BatteryRule().decide(True, Signals(NOON, battery_soc_pct=float("nan")))
+
+    assert (decision.on, decision.missing) == (True, "no state-of-charge reading")
