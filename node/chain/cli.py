@@ -55,13 +55,17 @@ def _run_until_stopped() -> int:
         signal.pause()
 
 
-def _genesis_input(parse):
-    """A click callback applying a genesis parser to a value (each value of a repeated option);
-    the parser's GenesisError becomes click's one-line BadParameter."""
+def _checked_by(parser: str):
+    """A click callback applying `parser` ("module:function", imported on use) to the value, or to
+    each value of a repeated option; the parser's GenesisError becomes click's BadParameter."""
 
     def callback(ctx: click.Context, param: click.Parameter, value):
+        import importlib
+
         from node.chain.genesis import GenesisError
 
+        module_name, function = parser.split(":")
+        parse = getattr(importlib.import_module(module_name), function)
         try:
             return tuple(parse(each) for each in value) if param.multiple else parse(value)
         except GenesisError as error:
@@ -70,47 +74,21 @@ def _genesis_input(parse):
     return callback
 
 
-def _parse_address(text: str) -> str:
-    from node.chain.genesis import parse_address
-
-    return parse_address(text)
-
-
-def _parse_funding(text: str) -> tuple[str, int]:
-    from node.chain.genesis import parse_funding
-
-    return parse_funding(text)
-
-
-def _check_chain_id(chain_id: int) -> int:
-    from node.chain.genesis import check_chain_id
-
-    return check_chain_id(chain_id)
-
-
-def _check_period(period: int) -> int:
-    from node.chain.genesis import check_period
-
-    return check_period(period)
-
-
-def _parse_enode(text: str) -> str:
-    from node.chain.network_files import parse_enode
-
-    return parse_enode(text)
-
-
 @chain.command("genesis")
 @click.option("--engine", type=click.Choice(["clique", "qbft"]), required=True,
               help="clique: geth 1.13.15; qbft: Besu.")
-@click.option("--validator", "validators", multiple=True, metavar="ADDR", callback=_genesis_input(_parse_address),
+@click.option("--validator", "validators", multiple=True, metavar="ADDR",
+              callback=_checked_by("node.chain.genesis:parse_address"),
               help="A validator's address (repeat for each). Clique: the node account; QBFT: the Besu node key's address.")
-@click.option("--period", type=int, required=True, callback=_genesis_input(_check_period), help="Seconds between blocks.")
-@click.option("--chain-id", type=int, required=True, callback=_genesis_input(_check_chain_id),
+@click.option("--period", type=int, required=True, callback=_checked_by("node.chain.genesis:check_period"),
+              help="Seconds between blocks.")
+@click.option("--chain-id", type=int, required=True, callback=_checked_by("node.chain.genesis:check_chain_id"),
               help="The community chain's id (public chains' ids are refused).")
-@click.option("--fund", "funds", multiple=True, metavar="ADDR=WEI", callback=_genesis_input(_parse_funding),
+@click.option("--fund", "funds", multiple=True, metavar="ADDR=WEI",
+              callback=_checked_by("node.chain.genesis:parse_funding"),
               help="Give ADDR a balance of WEI in the genesis block (repeatable).")
-@click.option("--bootnode", "bootnodes", multiple=True, metavar="ENODE", callback=_genesis_input(_parse_enode),
+@click.option("--bootnode", "bootnodes", multiple=True, metavar="ENODE",
+              callback=_checked_by("node.chain.network_files:parse_enode"),
               help="A validator's enode URL to write into every node's configuration (repeatable).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for genesis.json and the node-N/ directories.")

@@ -217,7 +217,9 @@ def node_directory(index: int) -> str:
     return f"node-{index}"
 
 
-def network_files(spec: NetworkSpec, bootnodes: tuple[str, ...] = (), layout: NodeLayout = NodeLayout()) -> dict[str, str]:
+def network_files(
+    spec: NetworkSpec, bootnodes: tuple[str, ...] = (), layout: NodeLayout = NodeLayout()
+) -> dict[str, str]:
     """Every file of the network: `genesis.json`, `README.md`, and one `node-N/` per validator.
 
     Nodes are numbered in the order the validators were given. Each node directory holds all

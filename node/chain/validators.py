@@ -89,6 +89,7 @@ def detect_engine(call: RpcCall) -> EngineApi:
 
 def propose(call: RpcCall, api: EngineApi, address: str, add: bool) -> VoteCast:
     """Cast this node's vote to add or remove `address`; refuses a vote that changes nothing."""
+    address = to_checksum_address(address)
     current = validator_set(call, api)
     if add and address in current:
         raise ValidatorVoteError(f"{address} is already a validator")
