@@ -20,6 +20,7 @@ SECRET_KEYS = {"passphrase", "password", "private_key", "meter_key", "key"}
 METER_SOURCES = ("serial", "simulator")
 METER_STANDARDS = ("dsmr5", "dsmr4", "dsmr3", "dsmr22", "mbus")
 SIMULATED_PROFILES = ("consumer", "prosumer", "producer")
+PIN_FACTORIES = ("gpio", "mock")
 
 
 class ConfigError(NodeError):
@@ -85,6 +86,8 @@ class NodeConfig:
     clock: ClockConfig = ClockConfig()
     exchange: ExchangeConfig = ExchangeConfig()
     relays: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # RelaySettings by name
+    battery: Mapping[str, Any] | None = None  # the [battery] table: a state-of-charge sensor or simulator
+    pins: str = "gpio"  # "mock": gpiozero's MockFactory, for demos on machines without GPIO
 
     @property
     def store_path(self) -> Path:
@@ -122,9 +125,9 @@ def load(path: str | Path) -> NodeConfig:
 def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
     """Check a parsed config; every problem raises ConfigError naming its key."""
     _no_secrets(data, "")
-    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays"})
+    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays", "battery"})
     node = _table(data, "node")
-    _only(node, "node", {"name", "data_dir", "timezone"})
+    _only(node, "node", {"name", "data_dir", "timezone", "pins"})
     reader = _Reader(base)
     name = reader.text(node, "node.name")
     data_dir = reader.path(node, "node.data_dir")
@@ -142,6 +145,8 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
         clock=_clock(_table(data, "clock", required=False), reader),
         exchange=_exchange(_table(data, "exchange", required=False), reader),
         relays=_relays(_table(data, "relays", required=False)),
+        battery=_battery(_table(data, "battery", required=False)),
+        pins=reader.choice(node, "node.pins", PIN_FACTORIES, "gpio"),
     )
 
 
@@ -210,20 +215,26 @@ def _exchange(table: Mapping[str, Any], r: "_Reader") -> ExchangeConfig:
 
 def _relays(table: Mapping[str, Any]) -> Mapping[str, Any]:
     from node.relay.errors import RelayConfigError
-    from node.relay.settings import relay_settings_from_dict
+    from node.relay.settings import relays_from_dict
 
-    relays = {}
-    for name, relay in table.items():
-        if not isinstance(relay, dict):
-            raise ConfigError(f"relays.{name}", "must be a table, e.g. [relays.boiler]")
-        try:
-            relays[name] = relay_settings_from_dict(name, relay)
-        except RelayConfigError as error:
-            raise ConfigError(getattr(error, "key", f"relays.{name}"), str(error)) from None
-    pins = [settings.pin for settings in relays.values()]
-    if len(pins) != len(set(pins)):
-        raise ConfigError("relays", "two relays use the same pin")
-    return MappingProxyType(relays)
+    try:
+        return MappingProxyType({relay.name: relay for relay in relays_from_dict(table)})
+    except RelayConfigError as error:
+        raise ConfigError(error.key, error.problem) from None
+
+
+def _battery(table: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Checked now, built by the runtime (a simulated battery has state)."""
+    if not table:
+        return None
+    from node.relay.errors import RelayConfigError
+    from node.relay.settings import battery_sensor_from_dict
+
+    try:
+        battery_sensor_from_dict(table)
+    except RelayConfigError as error:
+        raise ConfigError(error.key, error.problem) from None
+    return MappingProxyType(dict(table))
 
 
 def _table(data: Mapping[str, Any], key: str, required: bool = True) -> Mapping[str, Any]:

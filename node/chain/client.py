@@ -28,5 +28,11 @@ def connect(url: str, timeout: float = 10.0) -> Web3:
 
 
 def _reason(error: Exception) -> str:
+    import requests
+
+    if isinstance(error, requests.ConnectionError):
+        return "connection refused or host unreachable"
+    if isinstance(error, requests.Timeout):
+        return "no answer in time"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]

@@ -115,9 +115,19 @@ class TransactionSender:
         except TimeExhausted as error:
             raise TransactionPending(f"{purpose}: {tx_hash} not mined after {self.receipt_timeout:.0f} s") from error
         if receipt["status"] != 1:
-            # Mined but reverted: state moved between the estimate and the block (a race).
-            raise TransactionFailed(purpose, f"reverted in block {receipt['blockNumber']}")
+            # Mined but reverted: state moved between the estimate and the block (a race, e.g. two
+            # nodes settling at once). Replaying the call on the block's state names the error.
+            raise TransactionFailed(purpose, f"reverted in block {receipt['blockNumber']}", self._why_reverted(call, receipt))
         return Sent(tx_hash, receipt["blockNumber"], receipt["gasUsed"])
+
+    def _why_reverted(self, call: ContractFunction, receipt) -> CustomError | None:
+        try:
+            call.call({"from": self.account.address}, block_identifier=receipt["blockNumber"])
+        except ContractLogicError as error:
+            return self.contracts.decode_error(_revert_data(error))
+        except Exception:
+            return None
+        return None
 
     def receipt_status(self, tx_hash: str) -> bool | None:
         """True/False once a transaction is mined (success or revert), None if unknown or pending."""

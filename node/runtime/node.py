@@ -66,6 +66,7 @@ class NodeRuntime:
         env: Mapping[str, str] = os.environ,
         pin_factory=None,
         wall: Callable[[], float] = time.time,
+        backoff: tuple[float, float] = (1.0, 30.0),
     ):
         self.config = config
         self.env = env
@@ -77,7 +78,7 @@ class NodeRuntime:
         self.account = self._load_account()
         self.anvil = None
         self.parts = self._parts()
-        self.supervisor = Supervisor(self.parts, wall=wall)
+        self.supervisor = Supervisor(self.parts, backoff=backoff, wall=wall)
         self.observed: dict[str, object] = {}
 
     def _load_account(self):
@@ -128,6 +129,7 @@ class NodeRuntime:
         poll = self.config.chain.poll_seconds
         parts = [
             Part("meter", self._build_meter, period=0.2),
+            Part("outbox", self._build_interval_queue, period=poll),
             Part("chain", self._build_chain_writer, period=poll),
             Part("mirror", self._build_mirror, period=poll),
         ]
@@ -148,26 +150,27 @@ class NodeRuntime:
             return _Stepper(feed.step, store.close)
         return _SerialMeter(self, store)
 
+    def _build_interval_queue(self):
+        from node.store.store import MeterStore
+        from node.submit.outbox import Outbox
+        from node.submit.submitter import IntervalQueue
+
+        queue = IntervalQueue(MeterStore(self.config.store_path, clock=self.clock), Outbox(self.config.outbox_path), self.clock)
+        return _Stepper(queue.step, queue.close)
+
     def _build_chain_writer(self):
         from node.chain.sender import TransactionSender
-        from node.store.store import MeterStore
         from node.submit.outbox import Outbox
         from node.submit.settler import Settler
         from node.submit.submitter import IntervalSubmitter
 
         session = ChainSession.open(self.config, self.account)
         sender = TransactionSender(session.w3, self.account, session.contracts)
-        store = MeterStore(self.config.store_path, clock=self.clock)
         outbox = Outbox(self.config.outbox_path)
         settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
-        submitter = IntervalSubmitter(store, outbox, session.community, sender, settler, self.clock)
+        submitter = IntervalSubmitter(outbox, session.community, sender, settler, self.clock)
         self.observed["settler"] = settler
-
-        def close() -> None:
-            store.close()
-            outbox.close()
-
-        return _Stepper(submitter.tick, close)
+        return _Stepper(submitter.tick, outbox.close)
 
     def _build_mirror(self):
         from node.mirror.db import MirrorDB

@@ -75,7 +75,7 @@ def _relays(config: NodeConfig) -> list[dict]:
     try:
         out = []
         for name in config.relays:
-            recent = journal.recent(name, 1)
+            recent = journal.recent(name, 1, switches_only=True)
             last = recent[0] if recent else None
             out.append({"relay": name, "on": last.on if last else None, "reason": last.reason if last else None,
                         "since": last.at.isoformat() if last else None})

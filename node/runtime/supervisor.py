@@ -81,17 +81,26 @@ class Supervisor:
             try:
                 stepper = part.build()
                 part.status.running = True
+                recovering = part.status.last_error is not None
                 while not self.stopping:
                     stepper.step()
                     part.status.steps += 1
                     part.status.last_step_at = self.wall()
+                    if recovering:
+                        log.warning("%s running again", part.name)
+                        part.status.last_error = None
+                        recovering = False
                     delay = self.backoff[0]
                     if self.wait(part.period):
                         break
             except Exception as error:  # a dying part must not take the node down
                 part.status.restarts += 1
-                part.status.last_error = f"{type(error).__name__}: {error}"[:300]
-                if isinstance(error, NodeError):
+                message = f"{type(error).__name__}: {error}"[:300]
+                repeated = message == part.status.last_error
+                part.status.last_error = message
+                if repeated:
+                    log.debug("%s still failing: %s", part.name, error)  # said once already
+                elif isinstance(error, NodeError):
                     log.warning("%s stopped: %s; restarting in %.0f s", part.name, error, delay)
                 else:
                     log.exception("%s crashed; restarting in %.0f s", part.name, delay)

@@ -91,9 +91,16 @@ class Outbox:
             )
             cursor.execute("COMMIT")
 
-    def start_at(self, interval: int) -> None:
-        """Begin queueing at `interval` (a new node does not submit the past)."""
+    def start_at(self, interval: int, interval_length: int) -> None:
+        """Begin queueing at `interval` (a new node does not submit the past), once the community's
+        interval length is known; the queue then runs even while the chain is unreachable."""
         self.db.execute("INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('queued_until', ?)", [interval])
+        self.db.execute("INSERT OR IGNORE INTO outbox_meta (key, value) VALUES ('interval_length', ?)", [interval_length])
+
+    @property
+    def interval_length(self) -> int | None:
+        row = self.db.execute("SELECT value FROM outbox_meta WHERE key = 'interval_length'").fetchone()
+        return row[0] if row else None
 
     # -- sending --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 
 from node.chain.community import CommunityView
 from node.chain.sender import TransactionFailed, TransactionPending, TransactionSender
+from node.store.errors import StoreError
 from node.store.store import MeterStore
 from node.submit.outbox import MISSED, ON_CHAIN, SENDING, Entry, Outbox
 from node.submit.settler import Settler
@@ -35,54 +36,28 @@ class SubmissionSettings:
     max_per_tick: int = 16  # entries handled per tick while catching up
 
 
-class IntervalSubmitter:
-    """Moves closed intervals from the store to the chain. Call `tick()` regularly."""
+class IntervalQueue:
+    """Moves closed, measured intervals from the meter store into the outbox. Needs no chain, so
+    readings keep queueing while the chain is down. Call `step()` regularly."""
 
-    def __init__(
-        self,
-        store: MeterStore,
-        outbox: Outbox,
-        community: CommunityView,
-        sender: TransactionSender,
-        settler: Settler,
-        clock: Callable[[], float],
-        settings: SubmissionSettings = SubmissionSettings(),
-        on_reading: Iterable[Callable[[int], None]] = (),
-    ):
-        if store.settings.interval != community.interval_length:
-            raise ValueError(
-                f"the store's interval ({store.settings.interval} s) differs from the community's "
-                f"({community.interval_length} s)"
-            )
+    def __init__(self, store: MeterStore, outbox: Outbox, clock: Callable[[], float],
+                 settings: SubmissionSettings = SubmissionSettings()):
         self.store = store
         self.outbox = outbox
-        self.community = community
-        self.sender = sender
-        self.settler = settler
         self.clock = clock
         self.settings = settings
-        self.on_reading = tuple(on_reading)
-        self.member_id = community.member_id(sender.address)
-        length = community.interval_length
-        self.outbox.start_at(max(community.first_interval, int(clock()) // length))
 
-    def tick(self) -> None:
-        """Queue newly closed intervals, settle what is due, and send what can be sent."""
-        self.queue_closed_intervals()
-        for _ in range(self.settings.max_per_tick):
-            self.settler.settle_latest_reading(self.member_id)
-            if not self.submit_next():
-                break
-
-    # -- store -> outbox ------------------------------------------------------------------
-
-    def queue_closed_intervals(self) -> int:
+    def step(self) -> int:
         """Queue every interval that has closed and been measured; returns how many were queued."""
-        length = self.community.interval_length
-        now = self.clock()
+        length = self.outbox.interval_length
         first = self.outbox.queued_until
+        if length is None or first is None:
+            return 0  # the submitter has not met the chain yet
+        if length != self.store.settings.interval:
+            raise StoreError(f"the store's interval ({self.store.settings.interval} s) differs from the community's ({length} s)")
+        now = self.clock()
         last_closed = int(now - self.settings.meter_delay) // length - 1
-        if first is None or first > last_closed:
+        if first > last_closed:
             return 0
         energies = self.store.interval_energy(_utc(first * length), _utc((last_closed + 1) * length))
         queued = 0
@@ -95,6 +70,42 @@ class IntervalSubmitter:
             self.outbox.enqueue(interval, energy.import_wh, energy.export_wh, energy.complete, now)
             queued += 1
         return queued
+
+    def close(self) -> None:
+        self.store.close()
+        self.outbox.close()
+
+
+class IntervalSubmitter:
+    """Sends the outbox to the chain in order. Call `tick()` regularly."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        community: CommunityView,
+        sender: TransactionSender,
+        settler: Settler,
+        clock: Callable[[], float],
+        settings: SubmissionSettings = SubmissionSettings(),
+        on_reading: Iterable[Callable[[int], None]] = (),
+    ):
+        self.outbox = outbox
+        self.community = community
+        self.sender = sender
+        self.settler = settler
+        self.clock = clock
+        self.settings = settings
+        self.on_reading = tuple(on_reading)
+        self.member_id = community.member_id(sender.address)
+        length = community.interval_length
+        self.outbox.start_at(max(community.first_interval, int(clock()) // length), length)
+
+    def tick(self) -> None:
+        """Settle what is due, and send what can be sent, oldest first."""
+        for _ in range(self.settings.max_per_tick):
+            self.settler.settle_latest_reading(self.member_id)
+            if not self.submit_next():
+                break
 
     # -- outbox -> chain ------------------------------------------------------------------
 
