@@ -77,6 +77,7 @@ class NodeRuntime:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.account = self._load_account()
         self.anvil = None
+        self._battery = None
         self.parts = self._parts()
         self.supervisor = Supervisor(self.parts, backoff=backoff, wall=wall)
         self.observed: dict[str, object] = {}
@@ -133,6 +134,8 @@ class NodeRuntime:
             Part("chain", self._build_chain_writer, period=poll),
             Part("mirror", self._build_mirror, period=poll),
         ]
+        if self.config.relays:
+            parts.append(Part("relays", self._build_relays, period=1.0))
         if self.config.chain.embedded:
             parts.append(Part("anvil", self._build_anvil_watch, period=2.0))
         return parts
@@ -181,6 +184,53 @@ class NodeRuntime:
         mirror = EventMirror(session.w3, session.contracts, db, MirrorSettings(reorg_window=self.config.chain.reorg_window))
         return _Stepper(mirror.poll, db.close)
 
+    def _build_relays(self):
+        from datetime import datetime, timezone
+
+        from node.mirror.db import MirrorDB
+        from node.relay import RelayBank, RelayJournal, SwitchLog
+        from node.runtime.relays import RelayController
+        from node.store.store import MeterStore
+
+        if self._battery is None and self.config.battery is not None:
+            from node.relay import battery_sensor_from_dict
+
+            # Built once per node run: a simulated battery keeps its charge across part restarts.
+            self._battery = battery_sensor_from_dict(self.config.battery, clock=self.wall)
+        journal = RelayJournal(self.config.relay_journal_path)
+        bank = RelayBank.open(
+            self.config.relays.values(),
+            self._pin_factory(),
+            monotonic=self.clock,
+            wall_clock=lambda: datetime.fromtimestamp(self.clock(), timezone.utc),
+            log=SwitchLog(journal=journal),
+        )
+        controller = RelayController(
+            bank,
+            MeterStore(self.config.store_path, clock=self.clock),
+            MirrorDB(self.config.mirror_path),
+            self.clock,
+            battery=self._battery,
+            exchanges=self.observed.get("exchanges", lambda: None),
+        )
+        self.observed["relays"] = bank
+
+        def close() -> None:
+            controller.close()
+            journal.close()
+
+        return _Stepper(controller.step, close)
+
+    def _pin_factory(self):
+        if self.pin_factory is not None:
+            return self.pin_factory
+        if self.config.pins == "mock":
+            from gpiozero.pins.mock import MockFactory
+
+            self.pin_factory = MockFactory()
+            return self.pin_factory
+        return None  # gpiozero picks the Pi's own
+
     def _build_anvil_watch(self):
         def check() -> None:
             if self.anvil is not None and not self.anvil.running and not self.supervisor.stopping:
@@ -200,6 +250,7 @@ class NodeRuntime:
         finally:
             outbox.close()
         meter = self.observed.get("meter")
+        bank = self.observed.get("relays")
         return {
             "node": self.config.name,
             "account": self.account.address,
@@ -208,6 +259,7 @@ class NodeRuntime:
             "parts": {part.name: asdict(part.status) for part in self.parts},
             "outbox_depth": depth,
             "meter": {"readings": meter.readings, "rejections": dict(meter.decoder.rejections)} if meter else None,
+            "relays": [asdict(relay) for relay in bank.status()] if bank else [],
         }
 
     def write_status(self) -> None:

@@ -41,3 +41,41 @@ def test_three_nodes_settle_every_interval_once_matching_the_reference(w3, commu
     actual = {member_id: contract.functions.memberLedger(member_id).call()[0] for member_id in roles}
     assert actual == expected
     assert [part.status.restarts for runtime in runtimes for part in runtime.parts] == [0] * 9
+
+
+def test_a_low_battery_switches_the_relay_to_the_community_source_and_journals_why(w3, community, clock, anvil, tmp_path):
+    from gpiozero.pins.mock import MockFactory
+
+    from node.relay import RelayJournal
+
+    time = KeptTime(w3, clock.now, factor=90.0)
+    community.admit(dev_account(4).address, False, True)
+    config = write_node(
+        tmp_path / "home", "home", 4, "consumer", community.deployment, anvil.url, time.clock, 7,
+        extra="""
+[battery]
+source = "simulator"
+soc_pct = 15
+
+[relays.battery]
+pin = 17
+rule = "battery"
+low_pct = 20
+high_pct = 80
+""",
+    )
+    pins = MockFactory()
+    runtime = NodeRuntime(config, env=ENV, pin_factory=pins)
+    runtime.start()
+    try:
+        switched = wait_until(lambda: pins.pin(17).state == 1, timeout=30)
+    finally:
+        runtime.stop()
+        time.stop()
+
+    assert switched
+    assert pins.pin(17).state == 0  # fail-safe (off) once the node stopped
+    with RelayJournal(config.relay_journal_path) as journal:
+        switches = journal.recent("battery", switches_only=True)
+    assert [event.on for event in reversed(switches)][-2:] == [True, False]
+    assert "below 20%" in [event for event in switches if event.on][0].reason

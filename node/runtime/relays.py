@@ -1,0 +1,85 @@
+"""The relays as a node part: every step builds the rules' Signals from the node's own data (battery
+sensor, meter store, event mirror) and lets the relay bank switch."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Callable
+
+from node.mirror.db import MirrorDB
+from node.relay import BatterySensorError, RelayBank, Signals, SimulatedBattery
+from node.store.store import MeterStore
+
+log = logging.getLogger(__name__)
+
+
+class RelayController:
+    """Feeds the relay bank. `exchanges` returns this household's peer exchanges (None if unknown)."""
+
+    def __init__(
+        self,
+        bank: RelayBank,
+        store: MeterStore,
+        mirror: MirrorDB,
+        clock: Callable[[], float],
+        battery=None,
+        exchanges: Callable[[], tuple | None] = lambda: None,
+        interval_length: int = 900,
+    ):
+        self.bank = bank
+        self.store = store
+        self.mirror = mirror
+        self.clock = clock
+        self.battery = battery
+        self.exchanges = exchanges
+        self.interval_length = interval_length
+        self._last_step: float | None = None
+
+    def step(self) -> None:
+        now = self.clock()
+        self.bank.update(
+            Signals(
+                now=datetime.fromtimestamp(now, timezone.utc),
+                battery_soc_pct=self._battery(now),
+                community_surplus_w=self._community_surplus_w(now),
+                exchanges=self.exchanges(),
+            )
+        )
+        self._last_step = now
+
+    def _battery(self, now: float) -> float | None:
+        if self.battery is None:
+            return None
+        if isinstance(self.battery, SimulatedBattery) and self._last_step is not None and now > self._last_step:
+            # The household's net power stands in for its PV and load: enough for a demo battery.
+            latest = self.store.latest()
+            if latest is not None:
+                on_community = any(s.on for s in self.bank.status() if s.name in self._battery_relays())
+                self.battery.step(latest.export_w or 0, latest.import_w or 0, now - self._last_step, on_community)
+        try:
+            return self.battery.soc_pct()
+        except BatterySensorError as error:
+            log.warning("%s", error)
+            return None
+
+    def _battery_relays(self) -> set[str]:
+        from node.relay import BatteryRule
+
+        return {relay.settings.name for relay in self.bank if isinstance(relay.settings.rule, BatteryRule)}
+
+    def _community_surplus_w(self, now: float) -> float | None:
+        """What the community exported beyond its own use in the last settled interval, as mean W."""
+        last = self.mirror.events("IntervalSettled", limit=1, newest_first=True)
+        if not last:
+            return None
+        settled = last[0].args
+        if now - (settled["interval"] + 1) * self.interval_length > 3 * self.interval_length:
+            return None  # too old to say anything about now
+        surplus_wh = settled["productionWh"] - settled["allocatedWh"]
+        return surplus_wh * 3600 / self.interval_length
+
+    def close(self) -> None:
+        self.bank.close("node stopped")
+        self.store.close()
+        self.mirror.close()
