@@ -77,10 +77,18 @@ class NodeRuntime:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.account = self._load_account()
         self.anvil = None
-        self._battery = None
+        self._battery = self._battery_sensor()
         self.parts = self._parts()
         self.supervisor = Supervisor(self.parts, backoff=backoff, wall=wall)
         self.observed: dict[str, object] = {}
+
+    def _battery_sensor(self):
+        """Built once per node run: a simulated battery keeps its charge across part restarts."""
+        if self.config.battery is None:
+            return None
+        from node.relay import battery_sensor_from_dict
+
+        return battery_sensor_from_dict(self.config.battery, clock=self.wall)
 
     def _load_account(self):
         from node.chain.keystore import load_node_account
@@ -171,9 +179,46 @@ class NodeRuntime:
         sender = TransactionSender(session.w3, self.account, session.contracts)
         outbox = Outbox(self.config.outbox_path)
         settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
-        submitter = IntervalSubmitter(outbox, session.community, sender, settler, self.clock)
+        agent, mirror = self._exchange_agent(session, sender)
+        submitter = IntervalSubmitter(
+            outbox, session.community, sender, settler, self.clock, on_reading=[agent.after_reading] if agent else []
+        )
         self.observed["settler"] = settler
-        return _Stepper(submitter.tick, outbox.close)
+
+        def step() -> None:
+            submitter.tick()
+            if agent is not None:
+                agent.tick()
+
+        def close() -> None:
+            outbox.close()
+            if mirror is not None:
+                mirror.close()
+
+        return _Stepper(step, close)
+
+    def _exchange_agent(self, session: ChainSession, sender):
+        if "EnergyExchange" not in session.contracts:
+            return None, None
+        from node.exchange.agent import ExchangeAgent
+        from node.mirror.db import MirrorDB
+
+        mirror = MirrorDB(self.config.mirror_path)
+        agent = ExchangeAgent(
+            session.contracts["EnergyExchange"], session.contracts["EnergyToken"], session.community, sender, mirror,
+            self.clock, self.config.exchange, battery_soc=self._battery_soc,
+        )
+        return agent, mirror
+
+    def _battery_soc(self) -> float | None:
+        from node.relay import BatterySensorError
+
+        if self._battery is None:
+            return None
+        try:
+            return self._battery.soc_pct()
+        except BatterySensorError:
+            return None
 
     def _build_mirror(self):
         from node.mirror.db import MirrorDB
@@ -192,11 +237,6 @@ class NodeRuntime:
         from node.runtime.relays import RelayController
         from node.store.store import MeterStore
 
-        if self._battery is None and self.config.battery is not None:
-            from node.relay import battery_sensor_from_dict
-
-            # Built once per node run: a simulated battery keeps its charge across part restarts.
-            self._battery = battery_sensor_from_dict(self.config.battery, clock=self.wall)
         journal = RelayJournal(self.config.relay_journal_path)
         bank = RelayBank.open(
             self.config.relays.values(),
@@ -205,13 +245,29 @@ class NodeRuntime:
             wall_clock=lambda: datetime.fromtimestamp(self.clock(), timezone.utc),
             log=SwitchLog(journal=journal),
         )
+        from node.exchange.deals import deals, relay_exchanges
+        from node.submit.outbox import Outbox
+
+        mirror = MirrorDB(self.config.mirror_path)
+        known: dict[str, int] = {}
+
+        def exchanges():
+            if "length" not in known:
+                outbox = Outbox(self.config.outbox_path)
+                length = outbox.interval_length  # known once the node has met the chain
+                outbox.close()
+                if length is None:
+                    return None
+                known["length"] = length
+            return relay_exchanges(deals(mirror), self.account.address, known["length"])
+
         controller = RelayController(
             bank,
             MeterStore(self.config.store_path, clock=self.clock),
-            MirrorDB(self.config.mirror_path),
+            mirror,
             self.clock,
             battery=self._battery,
-            exchanges=self.observed.get("exchanges", lambda: None),
+            exchanges=exchanges,
         )
         self.observed["relays"] = bank
 

@@ -25,7 +25,6 @@ class RelayController:
         clock: Callable[[], float],
         battery=None,
         exchanges: Callable[[], tuple | None] = lambda: None,
-        interval_length: int = 900,
     ):
         self.bank = bank
         self.store = store
@@ -33,7 +32,6 @@ class RelayController:
         self.clock = clock
         self.battery = battery
         self.exchanges = exchanges
-        self.interval_length = interval_length
         self._last_step: float | None = None
 
     def step(self) -> None:
@@ -74,10 +72,11 @@ class RelayController:
         if not last:
             return None
         settled = last[0].args
-        if now - (settled["interval"] + 1) * self.interval_length > 3 * self.interval_length:
+        length = self.store.settings.interval
+        if now - (settled["interval"] + 1) * length > 3 * length:
             return None  # too old to say anything about now
         surplus_wh = settled["productionWh"] - settled["allocatedWh"]
-        return surplus_wh * 3600 / self.interval_length
+        return surplus_wh * 3600 / length
 
     def close(self) -> None:
         self.bank.close("node stopped")
