@@ -27,12 +27,18 @@ def collect_status(config: NodeConfig, now: float) -> dict:
 def _chain(config: NodeConfig) -> dict:
     from web3 import HTTPProvider, Web3
 
+    from web3.middleware import ExtraDataToPOAMiddleware
+
     w3 = Web3(HTTPProvider(config.chain.rpc, request_kwargs={"timeout": 2}))
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
         head = w3.eth.get_block("latest")
-        peers = w3.net.peer_count
     except Exception as error:
         return {"rpc": config.chain.rpc, "reachable": False, "error": str(error).splitlines()[0][:160]}
+    try:
+        peers = w3.net.peer_count
+    except Exception:
+        peers = "unknown"  # the dev chain has no peers to count
     return {"rpc": config.chain.rpc, "reachable": True, "head": head["number"], "head_time": head["timestamp"], "peers": peers}
 
 

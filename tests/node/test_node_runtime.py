@@ -3,13 +3,17 @@ every interval is settled once and balances equal the Python reference allocatio
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 from chainkit import INTERVAL, dev_account
 from nodekit import ENV, KeptTime, chain_record, reference_balances, wait_until, write_node
 
 from node.runtime.node import NodeRuntime
 
+GRIDCOMMONS = str(Path(sys.executable).with_name("gridcommons"))
 HOUSEHOLDS = [("producer", 1, True, False), ("consumer", 2, False, True), ("prosumer", 3, True, True)]
 
 
@@ -79,3 +83,11 @@ high_pct = 80
         switches = journal.recent("battery", switches_only=True)
     assert [event.on for event in reversed(switches)][-2:] == [True, False]
     assert "below 20%" in [event for event in switches if event.on][0].reason
+
+    status = subprocess.run([GRIDCOMMONS, "node", "status", "--config", str(config.data_dir.parent / "node.toml")],
+                            capture_output=True, text=True, timeout=60)
+    lines = status.stdout.splitlines()
+    assert lines[0] == "node home: not running (status file is stale)" or lines[0] == "node home: running"
+    assert any(line.startswith("  chain        head ") for line in lines)
+    assert any(line.startswith("  relay battery off since ") for line in lines)
+    assert any(line.startswith("  last reading ") and " W" in line for line in lines)

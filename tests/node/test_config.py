@@ -1,0 +1,95 @@
+"""The node config is checked at start: every error names its key; secrets are refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from node import config as node_config
+from node.config import ConfigError
+
+GRIDCOMMONS = str(Path(sys.executable).with_name("gridcommons"))
+MINIMAL = {"node": {"name": "home", "data_dir": "data"}, "chain": {"deployment": "d.json", "manifest": "m.json", "keystore": "k.json"}}
+
+
+def with_(section: str, **values) -> dict:
+    data = {key: dict(value) for key, value in MINIMAL.items()}
+    data.setdefault(section, {}).update(values)
+    return data
+
+
+def error_of(data: dict) -> str:
+    with pytest.raises(ConfigError) as raised:
+        node_config.parse(data, Path("/etc/gridcommons"))
+    return str(raised.value)
+
+
+def test_a_minimal_config_gets_safe_defaults_and_paths_relative_to_its_folder():
+    config = node_config.parse(MINIMAL, Path("/etc/gridcommons"))
+    assert (config.data_dir, config.chain.keystore) == (Path("/etc/gridcommons/data"), Path("/etc/gridcommons/k.json"))
+    assert (config.meter.source, config.chain.embedded, config.exchange.auto_accept, config.pins) == ("simulator", False, False, "gpio")
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (with_("chain", rpc="ftp://x"), "chain.rpc: must be an http:// or https:// URL, got 'ftp://x'"),
+        (with_("chain", poll_seconds="fast"), "chain.poll_seconds: must be a number, got 'fast'"),
+        (with_("chain", reorg_window=0), "chain.reorg_window: must be a whole number >= 1, got 0"),
+        (with_("meter", source="serial"), "meter.device: a serial meter needs its device, e.g. /dev/ttyUSB0"),
+        (with_("meter", standard="dsmr9"), "meter.standard: must be one of dsmr5, dsmr4, dsmr3, dsmr22, mbus, got 'dsmr9'"),
+        (with_("node", timezone="Mars/Olympus"), "node.timezone: unknown time zone 'Mars/Olympus', e.g. Europe/Amsterdam"),
+        (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, deployment, embedded, keystore, manifest, passphrase_file, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
+        (with_("clock", time_factor=60), "clock.start: an accelerated clock needs both clock.start and clock.wall_start"),
+        (with_("exchange", battery_below_pct=120), "exchange.battery_below_pct: must be a percentage (0-100), got 120"),
+        ({"node": {"name": "home", "data_dir": "data"}}, "chain: the [chain] table is missing"),
+    ],
+)
+def test_a_wrong_setting_is_refused_naming_its_key(data, expected):
+    assert error_of(data) == expected
+
+
+def test_secrets_in_the_config_file_are_refused():
+    assert error_of(with_("chain", passphrase="hunter2")) == (
+        "chain.passphrase: secrets do not belong in the config file: use a 0600 file or the environment"
+    )
+
+
+def test_relay_errors_name_the_relay_key_once():
+    message = error_of(with_("relays", battery={"pin": 17, "rule": "battery", "low_pct": 90, "high_pct": 80}))
+    assert message.startswith("relays.battery.") and message.count("relays.battery") == 1
+
+
+def test_init_writes_a_config_that_dry_run_accepts(tmp_path):
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("correct horse battery staple\n")
+    passphrase.chmod(0o600)
+    made = subprocess.run(
+        [GRIDCOMMONS, "init", "--dir", str(tmp_path / "node"), "--name", "de-vries", "--simulated-meter", "prosumer",
+         "--passphrase-file", str(passphrase), "--deployment", str(tmp_path / "deployment.json")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    config_text = (tmp_path / "node" / "node.toml").read_text()
+    assert "correct horse" not in config_text + made.stdout + made.stderr
+    assert (tmp_path / "node" / "node-key.json").stat().st_mode & 0o777 == 0o600
+
+    checked = subprocess.run([GRIDCOMMONS, "node", "run", "--dry-run", "--config", str(tmp_path / "node" / "node.toml")],
+                             capture_output=True, text=True, timeout=60)
+    # The deployment record does not exist yet: the dry run says so, naming the file, and touches nothing.
+    assert (checked.returncode, checked.stderr.strip()) == (
+        1, f"Error: no deployment record at {tmp_path / 'deployment.json'}: copy it from the deployer (`ape run deploy` writes it)"
+    )
+    assert not (tmp_path / "node" / "data").exists()
+
+
+def test_run_with_a_broken_config_fails_with_one_line_naming_the_key(tmp_path):
+    path = tmp_path / "node.toml"
+    path.write_text('[node]\nname = "x"\ndata_dir = "d"\n[chain]\nrpc = "localhost:8545"\n')
+    result = subprocess.run([GRIDCOMMONS, "node", "run", "--config", str(path)], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip()) == (
+        1, "Error: chain.rpc: must be an http:// or https:// URL, got 'localhost:8545'"
+    )
