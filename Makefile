@@ -47,6 +47,8 @@ bench: setup
 	$(BIN)/python -m bench.meter_parse
 	$(BIN)/python -m bench.meter_store
 	$(BIN)/python -m bench.meter_memory
+	$(BIN)/python -m bench.node_settlement
+	$(BIN)/python -m bench.node_resources
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:

@@ -132,3 +132,11 @@ def test_pty_line_sends_like_a_meter_what_nobody_reads_is_gone():
         line.close()
 
     assert received == sent[200]
+
+
+def test_pacing_one_frame_at_a_time_skips_none():
+    frames = iter([(n, bytes([n])) for n in range(5)])
+    written: list[bytes] = []
+    for _ in range(3):
+        pace(frames, written.append, interval=1.0, speed=0, count=1)
+    assert written == [b"\x00", b"\x01", b"\x02"]

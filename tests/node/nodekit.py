@@ -2,60 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from dataclasses import asdict
 
-from chainkit import MANIFEST, PREPAID, PRICE_PER_KWH, dev_account
-from eth_account import Account
+from chainkit import PREPAID, PRICE_PER_KWH, dev_account
 
 from node import config as node_config
 from node.allocation import AllocationKey
 from node.chain.timekeeper import ChainTimeKeeper
 from node.runtime.clock import SimulatedClock
+from node.runtime.devnode import DEV_ENV, write_dev_node
 from node.settlement import MemberInterval, settle_interval
 
-PASSPHRASE = "correct horse battery staple"
-ENV = {"GRIDCOMMONS_NODE_PASSPHRASE": PASSPHRASE}
+ENV = DEV_ENV
 
 
 def write_node(directory, name, account_index, profile, deployment, rpc, clock: SimulatedClock, seed,
                settle_patience=120, extra="") -> node_config.NodeConfig:
-    """A node folder like `gridcommons init` makes, with the dev account's key in its keystore."""
-    directory.mkdir()
-    keystore = directory / "node-key.json"
-    keystore.write_text(json.dumps(Account.encrypt(dev_account(account_index).key, PASSPHRASE)))
-    keystore.chmod(0o600)
-    (directory / "deployment.json").write_text(json.dumps(asdict(deployment)))
-    (directory / "node.toml").write_text(
-        f"""
-[node]
-name = "{name}"
-data_dir = "data"
-
-[chain]
-rpc = "{rpc}"
-deployment = "deployment.json"
-manifest = "{MANIFEST}"
-keystore = "node-key.json"
-poll_seconds = 0.2
-settle_patience = {settle_patience}
-
-[meter]
-source = "simulator"
-profile = "{profile}"
-seed = {seed}
-every_seconds = 10
-
-[clock]
-time_factor = {clock.factor}
-start = {clock.start}
-wall_start = {clock.wall_start}
-{extra}
-"""
-    )
-    return node_config.load(directory / "node.toml")
+    """A node with a simulated meter, like `gridcommons init` makes, for dev account `account_index`."""
+    meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {seed}\nevery_seconds = 10'
+    return write_dev_node(directory, name, dev_account(account_index), deployment, rpc, meter, clock,
+                          settle_patience=settle_patience, extra=extra)
 
 
 class KeptTime:

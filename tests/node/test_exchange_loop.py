@@ -60,7 +60,7 @@ def two_nodes(w3, community, clock, anvil, tmp_path):
     community.admit(producer.address, True, False)
     community.admit(consumer.address, False, True)
     token = community.contracts["EnergyToken"]
-    community._send(token.functions.issue(consumer.address, 10 * 10**18, b"\x00" * 32))
+    community.send(token.functions.issue(consumer.address, 10 * 10**18, b"\x00" * 32))
     pins = {"producer": MockFactory(), "consumer": MockFactory()}
     configs = {
         "producer": write_node(tmp_path / "producer", "producer", 1, "producer", community.deployment, anvil.url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import tty
@@ -64,9 +65,8 @@ def pace(
     """
     started = clock()
     written = 0
-    for _moment, data in frames:
-        if count is not None and written >= count:
-            break
+    # islice, not a check inside the loop: that would pull (and lose) one frame too many.
+    for _moment, data in itertools.islice(frames, count):
         if speed > 0:
             delay = started + (written + 1) * interval / speed - clock()
             if delay > 0:
