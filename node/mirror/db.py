@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+
+from node.sqlite import open_database, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -45,11 +46,7 @@ class MirrorDB:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(_SCHEMA)
+        self.db = open_database(self.path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()
@@ -71,8 +68,7 @@ class MirrorDB:
 
     def append(self, events: Iterable[MirroredEvent], block_hashes: dict[int, str], cursor: int, keep_blocks: int) -> None:
         """Add a batch of events and move the cursor, in one transaction."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             self.db.executemany(
                 "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -84,23 +80,14 @@ class MirrorDB:
             self.db.executemany("INSERT OR REPLACE INTO blocks VALUES (?, ?)", block_hashes.items())
             self.db.execute("DELETE FROM blocks WHERE number <= ?", [cursor - keep_blocks])
             self._set("cursor", cursor)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def rewind(self, to_block: int) -> int:
         """Forget everything after `to_block` (a reorg replaced it); returns the events dropped."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             dropped = self.db.execute("DELETE FROM events WHERE block_number > ?", [to_block]).rowcount
             self.db.execute("DELETE FROM blocks WHERE number > ?", [to_block])
             self._set("cursor", to_block)
             self._set("reorgs", (self.meta("reorgs") or 0) + 1)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return dropped
 
     def _set(self, key: str, value: int) -> None:

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
+from node.sqlite import open_database, transaction
+
 Source = Literal["rule", "manual", "fail-safe"]
 
 LOGGER = logging.getLogger("node.relay")
@@ -91,12 +93,7 @@ class RelayJournal:
         self.path = Path(path)
         self.keep = keep
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode survives a killed process; a power cut may lose the last events only.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(self.path, _SCHEMA)
         self._closed = False
 
     def __enter__(self) -> "RelayJournal":
@@ -113,22 +110,16 @@ class RelayJournal:
                 self._closed = True
 
     def record(self, event: SwitchEvent) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO relay_switches (relay, at, state, switched, source, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                    (event.relay, event.at.isoformat(), int(event.on), int(event.switched), event.source, event.reason),
-                )
-                self._db.execute(
-                    "DELETE FROM relay_switches WHERE relay = ? AND id <= "
-                    "(SELECT id FROM relay_switches WHERE relay = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                    (event.relay, event.relay, self.keep),
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, transaction(self._db):
+            self._db.execute(
+                "INSERT INTO relay_switches (relay, at, state, switched, source, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.relay, event.at.isoformat(), int(event.on), int(event.switched), event.source, event.reason),
+            )
+            self._db.execute(
+                "DELETE FROM relay_switches WHERE relay = ? AND id <= "
+                "(SELECT id FROM relay_switches WHERE relay = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (event.relay, event.relay, self.keep),
+            )
 
     def recent(self, relay: str | None = None, limit: int = 20, switches_only: bool = False) -> list[SwitchEvent]:
         """The newest events first, of one relay or of all."""

@@ -7,8 +7,8 @@ installed (Ape installs them), which tripled the reader process's memory on a Ra
 from __future__ import annotations
 
 import sqlite3
-from contextlib import contextmanager
-from typing import Iterator
+
+from node.sqlite import open_database
 
 SCHEMA_VERSION = 1
 
@@ -44,28 +44,7 @@ CREATE TABLE IF NOT EXISTS meta (
 
 
 def connect(path: str) -> sqlite3.Connection:
-    """Open the store in WAL mode, creating missing tables in one transaction."""
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    # NORMAL is durable against a killed process in WAL mode; only a power cut can undo the
-    # last few commits, and never leaves the file inconsistent.
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=5000")
-    with transaction(db):
-        for statement in _TABLES.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+    """Open the store in WAL mode, creating missing tables."""
+    db = open_database(path, _TABLES)
+    db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", [SCHEMA_VERSION])
     return db
-
-
-@contextmanager
-def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if the block raises."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

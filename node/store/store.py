@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.reading import Reading
+from node.sqlite import transaction
 from node.store import calendar, schema
 from node.store.errors import StoreError, UnusableReading
 from node.store.intervals import NO_DATA, IntervalRow, RegisterPoint, interval_rows
@@ -149,7 +150,7 @@ class MeterStore:
         self._last_flush = self._clock()
         if self._pending:
             pending, self._pending = self._pending, []
-            with schema.transaction(self.db):
+            with transaction(self.db):
                 self.db.executemany(
                     "INSERT OR IGNORE INTO readings (ts, meter, import_wh, export_wh, import_w, export_w)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
@@ -176,7 +177,7 @@ class MeterStore:
             return
         # Minutes are (m-60, m]: the reading kept for a minute is the last at or before its end,
         # which is exactly the reading interval energy uses at a boundary.
-        with schema.transaction(self.db):
+        with transaction(self.db):
             self.db.execute(
                 """UPDATE readings SET import_w = agg.import_w, export_w = agg.export_w, samples = agg.samples
                    FROM (SELECT max(ts) AS keep, CAST(round(avg(import_w)) AS INTEGER) AS import_w,

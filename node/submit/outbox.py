@@ -7,10 +7,10 @@ node killed at any point can tell on restart what may already be on its way.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+
+from node.sqlite import open_database, transaction
 
 QUEUED, SENDING, ON_CHAIN, NO_DATA, MISSED = "queued", "sending", "on_chain", "no_data", "missed"
 WAITING = (QUEUED, SENDING)
@@ -56,12 +56,8 @@ class Outbox:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
         # FULL: an entry marked on its way must survive a power cut, not only a killed process.
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(_SCHEMA)
+        self.db = open_database(self.path, _SCHEMA, synchronous="FULL")
 
     def close(self) -> None:
         self.db.close()
@@ -77,19 +73,17 @@ class Outbox:
     def enqueue(self, interval: int, import_wh: int | None, export_wh: int | None, complete: bool, at: float) -> None:
         """Queue one interval's reading (an interval without data is kept as a record, not sent)."""
         state = QUEUED if import_wh is not None and export_wh is not None else NO_DATA
-        with closing(self.db.cursor()) as cursor:
-            cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(
+        with transaction(self.db):
+            self.db.execute(
                 "INSERT OR IGNORE INTO outbox (interval, import_wh, export_wh, complete, state, queued_at, done_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [interval, import_wh, export_wh, int(complete), state, at, at if state == NO_DATA else None],
             )
-            cursor.execute(
+            self.db.execute(
                 "INSERT INTO outbox_meta (key, value) VALUES ('queued_until', ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
                 [interval + 1],
             )
-            cursor.execute("COMMIT")
 
     def start_at(self, interval: int, interval_length: int) -> None:
         """Begin queueing at `interval` (a new node does not submit the past), once the community's

@@ -6,16 +6,6 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from node.chain.devnet import (  # noqa: F401  (re-exported for the tests)
-    GRACE,
-    INTERVAL,
-    MANIFEST,
-    PREPAID,
-    PRICE_PER_KWH,
-    LocalCommunity,
-    dev_account,
-)
-
 
 @dataclass
 class ChainClock:

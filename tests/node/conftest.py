@@ -9,7 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chainkit import ChainClock, LocalCommunity  # noqa: E402
+from chainkit import ChainClock  # noqa: E402
+
+from node.chain.devnet import LocalCommunity  # noqa: E402
 
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
 from node.chain.client import connect  # noqa: E402

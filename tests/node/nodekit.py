@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from chainkit import PREPAID, PRICE_PER_KWH, dev_account
+from node.chain.devnet import PREPAID, PRICE_PER_KWH, dev_account
 
 from node import config as node_config
 from node.allocation import AllocationKey

@@ -5,7 +5,7 @@ relays switch back. And a deal that cannot be delivered in full expires with a r
 from __future__ import annotations
 
 import pytest
-from chainkit import INTERVAL, dev_account
+from node.chain.devnet import INTERVAL, dev_account
 from gpiozero.pins.mock import MockFactory
 from nodekit import ENV, KeptTime, wait_until, write_node
 

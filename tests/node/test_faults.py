@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from chainkit import INTERVAL, LocalCommunity, dev_account
+from node.chain.devnet import INTERVAL, LocalCommunity, dev_account
 from nodekit import ENV, KeptTime, chain_record, reference_balances, wait_until, write_node
 
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil

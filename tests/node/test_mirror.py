@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chainkit import MANIFEST, dev_account
+from node.chain.devnet import MANIFEST, dev_account
 
 from node.chain.contracts import CommunityContracts, load_abis
 from node.mirror.db import MirrorDB

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from chainkit import INTERVAL, dev_account
+from node.chain.devnet import INTERVAL, dev_account
 from nodekit import ENV, KeptTime, chain_record, reference_balances, wait_until, write_node
 
 from node.runtime.node import NodeRuntime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chainkit import GRACE, INTERVAL, dev_account
+from node.chain.devnet import GRACE, INTERVAL, dev_account
 from meterkit import SteadyMeter
 
 from node.chain.community import CommunityView
@@ -14,7 +14,7 @@ from node.submit.outbox import MISSED, NO_DATA, ON_CHAIN, Outbox
 from node.submit.settler import Settler
 from node.submit.submitter import IntervalQueue, IntervalSubmitter
 
-from chainkit import MANIFEST
+from node.chain.devnet import MANIFEST
 
 
 class Household:
