@@ -115,6 +115,11 @@ def certificates(project, admin, community, token):
     return certificate
 
 
+@pytest.fixture(scope="module")
+def exchange(project, admin, community, token):
+    return admin.deploy(project.EnergyExchange, community, token)
+
+
 @contextmanager
 def reverts_with(error, **inputs):
     """Expects a revert with custom error `error` (e.g. `registry.ConsentRegistryNotSubject`) and the given
