@@ -72,7 +72,14 @@ def deploy_all(project, deployer, settings: CommunitySettings) -> dict:
         project.EnergyCertificate, community, token, f"{settings.token_name} Certificate", "CERT"
     )
     community.grantRole(community.CERTIFIER_ROLE(), certificates, sender=deployer)
-    return {"EnergyToken": token, "Community": community, "ConsentRegistry": consents, "EnergyCertificate": certificates}
+    exchange = deployer.deploy(project.EnergyExchange, community, token)
+    return {
+        "EnergyToken": token,
+        "Community": community,
+        "ConsentRegistry": consents,
+        "EnergyCertificate": certificates,
+        "EnergyExchange": exchange,
+    }
 
 
 def deploy_and_record(project, chain, deployer, settings: CommunitySettings) -> tuple[dict, Path]:

@@ -71,7 +71,13 @@ def test_commands_without_a_deployment_say_how_to_deploy(ape_run):
 
 def test_deploy_records_every_contract_with_chain_and_block(deployed, deployments):
     record = json.loads((deployments / "ethereum-local.json").read_text())
-    assert sorted(record["contracts"]) == ["Community", "ConsentRegistry", "EnergyCertificate", "EnergyToken"]
+    assert sorted(record["contracts"]) == [
+        "Community",
+        "ConsentRegistry",
+        "EnergyCertificate",
+        "EnergyExchange",
+        "EnergyToken",
+    ]
     assert record["chain_id"] == 1337
     assert record["parameters"]["key"] == "STATIC"
     assert record["parameters"]["price_per_kwh"] == 25 * 10**16

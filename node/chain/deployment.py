@@ -15,7 +15,7 @@ from node.errors import NodeError
 
 # Overridable so that tests and several local communities keep their records apart.
 DEPLOYMENTS_DIR = Path(os.environ.get("GRIDCOMMONS_DEPLOYMENTS_DIR", "deployments"))
-CONTRACTS = ("EnergyToken", "Community", "ConsentRegistry", "EnergyCertificate")
+CONTRACTS = ("EnergyToken", "Community", "ConsentRegistry", "EnergyCertificate", "EnergyExchange")
 
 
 class DeploymentError(NodeError):
