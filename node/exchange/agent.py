@@ -50,7 +50,8 @@ class ExchangeAgent:
         for deal in mine:
             if deal.state == ACCEPTED and deal.first_interval <= current:
                 self.meter(deal.offer_id)
-            if deal.state in (OPEN, ACCEPTED) and current > deal.last_interval:
+            # The contract closes a deal once its last interval is settled, so that interval's delivery counts.
+            if deal.state in (OPEN, ACCEPTED) and current > deal.last_interval and self.community.is_settled(deal.last_interval):
                 self._try(self.exchange.functions.close(deal.offer_id), f"closing exchange {deal.offer_id}")
         if self.settings.auto_accept:
             self.accept_if_needed(current)

@@ -121,6 +121,25 @@ def exchange(project, admin, community, token):
 
 
 @contextmanager
+def isolated(chain):
+    """Run a block on a snapshot of the chain and restore it after, passing exceptions on.
+
+    Ape's `chain.isolate()` swallows every exception raised inside it, assertions included, so a
+    property test written with it could never fail.
+    """
+    snapshot = chain.snapshot()
+    pending = chain.pending_timestamp
+    try:
+        yield
+    finally:
+        chain.restore(snapshot)
+        chain.pending_timestamp = pending
+        # Without a fresh block after the restore, py-evm refused later transactions as over the
+        # block gas limit.
+        chain.mine()
+
+
+@contextmanager
 def reverts_with(error, **inputs):
     """Expects a revert with custom error `error` (e.g. `registry.ConsentRegistryNotSubject`) and the given
     inputs. Stricter than `ape.reverts`, which lets other reverts and misspelled inputs pass; also

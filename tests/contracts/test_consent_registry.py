@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import reverts_with
+from conftest import isolated, reverts_with
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -713,7 +713,7 @@ def test_escrow_pays_subject_plus_refunds_exactly_what_was_paid(
 ):
     starts = starts * period // 100
     lasts = periods_valid * period + extra % period
-    with chain.isolate():
+    with isolated(chain):
         now = chain.pending_timestamp
         grant_id, _ = make_grant(
             consent_registry, subject, recipient, now, starts=starts, lasts=lasts, price=price, period=period

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Clock, reverts_with
+from conftest import Clock, isolated, reverts_with
 from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -464,7 +464,7 @@ def test_listing_price_of_unlisted_certificate_is_zero(certificates):
 @settings(max_examples=15, deadline=None)
 @given(requests=st.lists(st.integers(min_value=1, max_value=SURPLUS_WH + 100), min_size=1, max_size=6))
 def test_minted_wh_never_exceed_settled_surplus(chain, community, certificates, producer, requests):
-    with chain.isolate():
+    with isolated(chain):
         remaining = SURPLUS_WH
         for wh in requests:
             if wh <= remaining:

@@ -3,7 +3,7 @@ agreement with the Python reference settlement (node/settlement.py)."""
 
 import ape
 import pytest
-from conftest import INTERVAL, PRICE_PER_KWH, fund
+from conftest import INTERVAL, PRICE_PER_KWH, fund, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +49,7 @@ def coefficients(raw, share):
 def test_settlement_conserves_credits_and_matches_the_reference(
     chain, community, token, admin, town, key, readings, raw_weights, share
 ):
-    with chain.isolate():
+    with isolated(chain):
         community.setAllocationKey(int(key), sender=admin)
         coeffs = coefficients(raw_weights, share)
         community.setCoefficients(town, coeffs, sender=admin)
