@@ -379,4 +379,9 @@ def _meter_keys(key_file: Path | None):
     from node.chain.keystore import read_secret_file
     from node.meter.dlms.ciphering import MeterKeys
 
-    return MeterKeys.from_hex(read_secret_file(key_file).strip())
+    from node.config import ConfigError
+
+    try:
+        return MeterKeys.from_hex(read_secret_file(key_file, "meter key file").strip())
+    except ValueError as error:  # the key's text is never repeated: it is a secret
+        raise ConfigError("meter.key_file", f"{key_file} does not hold a meter key: {error}") from None

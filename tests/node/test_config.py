@@ -93,3 +93,15 @@ def test_run_with_a_broken_config_fails_with_one_line_naming_the_key(tmp_path):
     assert (result.returncode, result.stderr.strip()) == (
         1, "Error: chain.rpc: must be an http:// or https:// URL, got 'localhost:8545'"
     )
+
+
+def test_a_meter_key_file_without_a_key_is_refused_without_repeating_its_text(tmp_path):
+    from node.runtime.node import _meter_keys
+
+    key_file = tmp_path / "meter.key"
+    key_file.write_text("not-a-key-SECRETISH\n")
+    key_file.chmod(0o600)
+    with pytest.raises(ConfigError) as raised:
+        _meter_keys(key_file)
+    assert str(raised.value).startswith(f"meter.key_file: {key_file} does not hold a meter key")
+    assert "SECRETISH" not in str(raised.value)
