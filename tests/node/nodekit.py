@@ -18,8 +18,12 @@ ENV = DEV_ENV
 
 
 def write_node(directory, name, account_index, profile, deployment, rpc, clock: SimulatedClock, seed,
-               settle_patience=120, extra="") -> node_config.NodeConfig:
-    """A node with a simulated meter, like `gridcommons init` makes, for dev account `account_index`."""
+               settle_patience=900, extra="") -> node_config.NodeConfig:
+    """A node with a simulated meter, like `gridcommons init` makes, for dev account `account_index`.
+
+    The settle patience is long in wall terms (10 s at 90x), so a node slowed by a busy test machine
+    is waited for rather than settled without.
+    """
     meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {seed}\nevery_seconds = 10'
     return write_dev_node(directory, name, dev_account(account_index), deployment, rpc, meter, clock,
                           settle_patience=settle_patience, extra=extra)

@@ -12,6 +12,7 @@ from node.chain.devnet import INTERVAL, dev_account
 from nodekit import ENV, KeptTime, chain_record, reference_balances, wait_until, write_node
 
 from node.runtime.node import NodeRuntime
+from node.submit.outbox import MISSED, Outbox
 
 GRIDCOMMONS = str(Path(sys.executable).with_name("gridcommons"))
 HOUSEHOLDS = [("producer", 1, True, False), ("consumer", 2, False, True), ("prosumer", 3, True, True)]
@@ -44,7 +45,8 @@ def test_three_nodes_settle_every_interval_once_matching_the_reference(w3, commu
     expected = reference_balances(readings, settled, roles)
     actual = {member_id: contract.functions.memberLedger(member_id).call()[0] for member_id in roles}
     assert actual == expected
-    assert [part.status.restarts for runtime in runtimes for part in runtime.parts] == [0] * 9
+    assert [part.status.restarts for runtime in runtimes for part in runtime.parts] == [0] * sum(len(r.parts) for r in runtimes)
+    assert [Outbox(r.config.outbox_path).count(MISSED) for r in runtimes] == [0, 0, 0]
 
 
 def test_a_low_battery_switches_the_relay_to_the_community_source_and_journals_why(w3, community, clock, anvil, tmp_path):
