@@ -18,7 +18,11 @@ def connect(url: str, timeout: float = 10.0) -> Web3:
     Clique and QBFT put signer lists and seals into `extraData`, longer than the 32 bytes
     web3's block formatter accepts; the PoA middleware lets those blocks through.
     """
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    # web3 asks eth_chainId before every call and transaction; the answer never changes.
+    provider = HTTPProvider(
+        url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True, cacheable_requests={"eth_chainId"}
+    )
+    w3 = Web3(provider)
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
         w3.eth.chain_id

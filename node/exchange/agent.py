@@ -46,7 +46,8 @@ class ExchangeAgent:
 
     def tick(self) -> None:
         current = int(self.clock()) // self.community.interval_length
-        mine = [d for d in deals(self.mirror).values() if self.account in (d.producer, d.consumer)]
+        all_deals = deals(self.mirror)
+        mine = [d for d in all_deals.values() if self.account in (d.producer, d.consumer)]
         for deal in mine:
             if deal.state == ACCEPTED and deal.first_interval <= current:
                 self.meter(deal.offer_id)
@@ -54,7 +55,7 @@ class ExchangeAgent:
             if deal.state in (OPEN, ACCEPTED) and current > deal.last_interval and self.community.is_settled(deal.last_interval):
                 self._try(self.exchange.functions.close(deal.offer_id), f"closing exchange {deal.offer_id}")
         if self.settings.auto_accept:
-            self.accept_if_needed(current)
+            self.accept_if_needed(current, all_deals)
 
     def after_reading(self, interval: int) -> None:
         """A reading of ours reached the chain: meter every deal it may deliver for."""
@@ -68,12 +69,12 @@ class ExchangeAgent:
         if ready:
             self._try(self.exchange.functions.recordDelivery(offer_id), f"metering exchange {offer_id}")
 
-    def accept_if_needed(self, current: int) -> Deal | None:
+    def accept_if_needed(self, current: int, known: dict[int, Deal]) -> Deal | None:
         """Accept the cheapest suitable offer while the battery is below the threshold and no deal runs."""
         soc = self.battery_soc()
         if soc is None or soc >= self.settings.battery_below_pct:
             return None
-        all_deals = deals(self.mirror).values()
+        all_deals = known.values()
         if any(d.consumer == self.account and d.state == ACCEPTED for d in all_deals):
             return None
         suitable = sorted(

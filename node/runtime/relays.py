@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from node.mirror.db import MirrorDB
-from node.relay import BatterySensorError, RelayBank, Signals, SimulatedBattery
+from node.relay import BatteryRule, BatterySensorError, RelayBank, Signals, SimulatedBattery
 from node.store.store import MeterStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ class RelayController:
         self.clock = clock
         self.battery = battery
         self.exchanges = exchanges
+        self._battery_relays = {
+            relay.settings.name for relay in bank if isinstance(relay.settings.rule, BatteryRule)
+        }
         self._last_step: float | None = None
 
     def step(self) -> None:
@@ -53,18 +56,13 @@ class RelayController:
             # The household's net power stands in for its PV and load: enough for a demo battery.
             latest = self.store.latest()
             if latest is not None:
-                on_community = any(s.on for s in self.bank.status() if s.name in self._battery_relays())
+                on_community = any(s.on for s in self.bank.status() if s.name in self._battery_relays)
                 self.battery.step(latest.export_w or 0, latest.import_w or 0, now - self._last_step, on_community)
         try:
             return self.battery.soc_pct()
         except BatterySensorError as error:
             log.warning("%s", error)
             return None
-
-    def _battery_relays(self) -> set[str]:
-        from node.relay import BatteryRule
-
-        return {relay.settings.name for relay in self.bank if isinstance(relay.settings.rule, BatteryRule)}
 
     def _community_surplus_w(self, now: float) -> float | None:
         """What the community exported beyond its own use in the last settled interval, as mean W."""

@@ -25,16 +25,13 @@ def collect_status(config: NodeConfig, now: float) -> dict:
 
 
 def _chain(config: NodeConfig) -> dict:
-    from web3 import HTTPProvider, Web3
+    from node.chain.client import ChainUnreachable, connect
 
-    from web3.middleware import ExtraDataToPOAMiddleware
-
-    w3 = Web3(HTTPProvider(config.chain.rpc, request_kwargs={"timeout": 2}))
-    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
+        w3 = connect(config.chain.rpc, timeout=2)
         head = w3.eth.get_block("latest")
-    except Exception as error:
-        return {"rpc": config.chain.rpc, "reachable": False, "error": str(error).splitlines()[0][:160]}
+    except (ChainUnreachable, OSError) as error:
+        return {"rpc": config.chain.rpc, "reachable": False, "error": str(error)[:160]}
     try:
         peers = w3.net.peer_count
     except Exception:
