@@ -100,7 +100,7 @@ class Supervisor:
                 part.status.last_error = message
                 if repeated:
                     log.debug("%s still failing: %s", part.name, error)  # said once already
-                elif isinstance(error, NodeError):
+                elif isinstance(error, (NodeError, OSError)):  # OSError: requests' connection errors too
                     log.warning("%s stopped: %s; restarting in %.0f s", part.name, error, delay)
                 else:
                     log.exception("%s crashed; restarting in %.0f s", part.name, delay)

@@ -2,8 +2,9 @@
 
 A node settles the interval of its own latest reading, because its next reading needs it settled.
 It waits until every active member has reported, or, if someone stays silent, for `patience`
-seconds more, so that a node catching up after an outage does not settle an interval before its
-neighbours' queued readings arrive. Several nodes racing to settle is harmless: the losers see
+seconds more. The patience runs from the later of the grace period's end and the moment this
+settler met the chain: after an outage every interval's grace is long over, and a node that is
+back first must still give its neighbours' queued readings time to arrive. Several nodes racing to settle is harmless: the losers see
 CommunityIntervalSettled, which counts as done.
 """
 
@@ -34,6 +35,7 @@ class Settler:
         self.patience = patience
         self.settled_by_me: list[int] = []  # for status and benchmarks; bounded below
         self._known_settled: set[int] = set()
+        self._connected_at = clock()  # a settler is built with each new chain connection
 
     def settle_latest_reading(self, member_id: int) -> None:
         """Settle the interval of the member's latest reading if it is due."""
@@ -52,7 +54,7 @@ class Settler:
         now = self.clock()
         if now < closes:
             return False
-        if now < closes + self.patience and not self.community.everyone_reported(interval):
+        if now < max(closes, self._connected_at) + self.patience and not self.community.everyone_reported(interval):
             return False
         try:
             self.sender.transact(self.community.contract.functions.settle(interval), f"settlement of interval {interval}")

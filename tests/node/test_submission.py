@@ -117,3 +117,23 @@ def test_a_reading_that_arrives_after_settlement_is_marked_missed(pair, clock, c
 
     assert consumer.outbox.entry(first).state == MISSED
     assert producer.view.is_settled(first)
+
+
+def test_after_an_outage_a_node_back_first_waits_for_its_neighbours_before_settling(pair, clock, community):
+    producer, consumer = pair
+    first = int(clock.now) // INTERVAL
+    for household in pair:
+        household.meter.run(clock.now)
+    clock.advance(3 * INTERVAL)  # the chain was unreachable: nobody submitted or settled
+    producer.meter.run(clock.now, 0, 2400)
+    consumer.meter.run(clock.now, 1200, 0)
+    # Reconnected, the producer's node builds a new settler; every grace period is long over.
+    producer.submitter.settler = Settler(producer.view, producer.sender, clock, patience=300)
+    producer.tick()
+    assert (producer.view.ledger(producer.member_id).reading_interval, producer.view.is_settled(first)) == (first, False)
+
+    consumer.tick()  # the neighbour's queued reading arrives; now everyone reported
+    producer.tick()
+
+    assert [r[0] for r in readings_on_chain(community, consumer.member_id)][:1] == [first]
+    assert producer.view.is_settled(first)
