@@ -53,6 +53,7 @@ bench: setup
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:
 	rm -rf /tmp/gridcommons-lock && $(PYTHON) -m venv /tmp/gridcommons-lock
+	/tmp/gridcommons-lock/bin/pip install --quiet 'setuptools>=68' wheel  # pip install -e needs them (no build isolation)
 	/tmp/gridcommons-lock/bin/pip install --quiet '.[test,bench]'
 	{ echo "# Exact versions for .venv, installed by 'make setup' (regenerate with 'make lock' after editing pyproject.toml)."; \
 	  /tmp/gridcommons-lock/bin/pip freeze --all --exclude gridcommons --exclude pip; } > requirements.lock

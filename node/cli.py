@@ -13,6 +13,7 @@ import click
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS = {
     "chain": "node.chain.cli:chain",
+    "dapp": "dapp.cli:dapp",
     "init": "node.runtime.cli:init",
     "meter": "node.meter.cli:meter",
     "node": "node.runtime.cli:node",

@@ -7,6 +7,7 @@ environment, the meter key from a 0600 file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,24 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True)
+class DappConfig:
+    """The household's web app (served by the node) and the peers whose data it may fetch."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # only this machine; "0.0.0.0" for the LAN (then set tls_cert/tls_key)
+    port: int = 8080
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Other members' nodes, for the consent-gated data API: account address -> base URL.
+    peers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Browsers keep Secure cookies over HTTPS and on loopback; plain HTTP on a LAN cannot."""
+        return self.tls_cert is not None or self.host in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     name: str
     data_dir: Path
@@ -88,6 +107,7 @@ class NodeConfig:
     relays: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # RelaySettings by name
     battery: Mapping[str, Any] | None = None  # the [battery] table: a state-of-charge sensor or simulator
     pins: str = "gpio"  # "mock": gpiozero's MockFactory, for demos on machines without GPIO
+    dapp: DappConfig = DappConfig()
 
     @property
     def store_path(self) -> Path:
@@ -109,6 +129,15 @@ class NodeConfig:
     def status_path(self) -> Path:
         return self.data_dir / "status.json"
 
+    @property
+    def actions_path(self) -> Path:
+        return self.data_dir / "actions.sqlite"
+
+    @property
+    def dapp_path(self) -> Path:
+        """The DApp's own file: operator password hash, access log, seen request nonces."""
+        return self.data_dir / "dapp.sqlite"
+
 
 def load(path: str | Path) -> NodeConfig:
     """Read and check a config file; relative paths are taken from the file's folder."""
@@ -125,7 +154,7 @@ def load(path: str | Path) -> NodeConfig:
 def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
     """Check a parsed config; every problem raises ConfigError naming its key."""
     _no_secrets(data, "")
-    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays", "battery"})
+    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays", "battery", "dapp"})
     node = _table(data, "node")
     _only(node, "node", {"name", "data_dir", "timezone", "pins"})
     reader = _Reader(base)
@@ -147,6 +176,7 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
         relays=_relays(_table(data, "relays", required=False)),
         battery=_battery(_table(data, "battery", required=False)),
         pins=reader.choice(node, "node.pins", PIN_FACTORIES, "gpio"),
+        dapp=_dapp(_table(data, "dapp", required=False), reader),
     )
 
 
@@ -210,6 +240,34 @@ def _exchange(table: Mapping[str, Any], r: "_Reader") -> ExchangeConfig:
         max_price_per_kwh=int(
             r.number(table, "exchange.max_price_per_kwh", ExchangeConfig.max_price_per_kwh, minimum=0, integer=True)
         ),
+    )
+
+
+def _dapp(table: Mapping[str, Any], r: "_Reader") -> DappConfig:
+    _only(table, "dapp", set(DappConfig.__dataclass_fields__))
+    port = int(r.number(table, "dapp.port", DappConfig.port, minimum=1, integer=True))
+    if port > 65535:
+        raise ConfigError("dapp.port", f"must be a TCP port (1-65535), got {port}")
+    cert, key = r.path(table, "dapp.tls_cert", None), r.path(table, "dapp.tls_key", None)
+    if (cert is None) != (key is None):
+        raise ConfigError("dapp.tls_cert", "set both dapp.tls_cert and dapp.tls_key, or neither")
+    peers = table.get("peers", {})
+    if not isinstance(peers, Mapping):
+        raise ConfigError("dapp.peers", 'must be a table of address = "http://host:port"')
+    checked = {}
+    for address, url in peers.items():
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+            raise ConfigError(f"dapp.peers.{address}", "must be a member's account address (0x and 40 hex digits)")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"dapp.peers.{address}", f"must be an http:// or https:// URL, got {url!r}")
+        checked[address.lower()] = url.rstrip("/")
+    return DappConfig(
+        enabled=r.flag(table, "dapp.enabled", True),
+        host=r.text(table, "dapp.host", DappConfig.host),
+        port=port,
+        tls_cert=cert,
+        tls_key=key,
+        peers=MappingProxyType(checked),
     )
 
 

@@ -64,7 +64,22 @@ def init(directory, name, rpc, embedded_chain, deployment, manifest, meter_devic
         raise click.ClickException(str(error)) from None
     click.echo(f"wrote {written.config}")
     click.echo(f"node account {written.address} (keystore {written.keystore})")
+    _dapp_password(written.config)
     click.echo("next: ask the community's deployer to admit this account, then run `gridcommons node run`")
+
+
+def _dapp_password(config_path: Path) -> None:
+    from dapp.cli import PASSWORD_VARIABLE, new_password, set_password
+    from node import config as node_config
+
+    if not os.environ.get(PASSWORD_VARIABLE) and not sys.stdin.isatty():
+        click.echo("set the DApp's login password with `gridcommons dapp password` before opening it")
+        return
+    try:
+        set_password(node_config.load(config_path), new_password())
+    except NodeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo("DApp password set")
 
 
 def _new_passphrase(passphrase_file: Path | None) -> str:

@@ -17,8 +17,9 @@ class SimulatedMeterFeed:
     """Steps a simulated household's meter up to the node's clock on every `step()`."""
 
     def __init__(self, store: MeterStore, clock: Callable[[], float], profile: str, seed: int, every: float,
-                 meter_id: str | None = None):
+                 meter_id: str | None = None, on_stored: Callable[[object], None] | None = None):
         self.store = store
+        self.on_stored = on_stored
         self.clock = clock
         self.decoder = MeterDecoder()
         start = datetime.fromtimestamp(int(clock()), timezone.utc)
@@ -42,5 +43,7 @@ class SimulatedMeterFeed:
             for event in self.decoder.feed(telegram):
                 if isinstance(event, Reading) and self.store.add(event):
                     stored += 1
+                    if self.on_stored is not None:
+                        self.on_stored(self.store.latest())
         self.readings += stored
         return stored

@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -20,6 +21,7 @@ from typing import Callable, Mapping
 from node.config import NodeConfig
 from node.errors import ChainError
 from node.runtime.clock import SimulatedClock
+from node.runtime.live import LiveSamples
 from node.runtime.supervisor import Part, Supervisor
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class NodeRuntime:
         self.parts = self._parts()
         self.supervisor = Supervisor(self.parts, backoff=backoff, wall=wall)
         self.observed: dict[str, object] = {}
+        self.live = LiveSamples()
 
     def _battery_sensor(self):
         """Built once per node run: a simulated battery keeps its charge across part restarts."""
@@ -146,6 +149,8 @@ class NodeRuntime:
             parts.append(Part("relays", self._build_relays, period=1.0))
         if self.config.chain.embedded:
             parts.append(Part("anvil", self._build_anvil_watch, period=2.0))
+        if self.config.dapp.enabled:
+            parts.append(Part("dapp", self._build_dapp, period=0.5))
         return parts
 
     def _build_meter(self):
@@ -156,10 +161,14 @@ class NodeRuntime:
         if meter.source == "simulator":
             from node.runtime.meter_feed import SimulatedMeterFeed
 
-            feed = SimulatedMeterFeed(store, self.clock, meter.profile, meter.seed, meter.every_seconds)
+            feed = SimulatedMeterFeed(store, self.clock, meter.profile, meter.seed, meter.every_seconds,
+                                      on_stored=self.publish_sample)
             self.observed["meter"] = feed
             return _Stepper(feed.step, store.close)
         return _SerialMeter(self, store)
+
+    def publish_sample(self, sample) -> None:
+        self.live.publish(sample, self.wall())
 
     def _build_interval_queue(self):
         from node.store.store import MeterStore
@@ -170,6 +179,8 @@ class NodeRuntime:
         return _Stepper(queue.step, queue.close)
 
     def _build_chain_writer(self):
+        from node.actions.queue import ActionQueue
+        from node.actions.runner import ActionRunner
         from node.chain.sender import TransactionSender
         from node.submit.outbox import Outbox
         from node.submit.settler import Settler
@@ -180,6 +191,8 @@ class NodeRuntime:
         outbox = Outbox(self.config.outbox_path)
         settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
         agent, mirror = self._exchange_agent(session, sender)
+        actions = ActionQueue(self.config.actions_path, self.wall)
+        runner = ActionRunner(actions, session.contracts, sender, self.wall)
         submitter = IntervalSubmitter(
             outbox, session.community, sender, settler, self.clock, on_reading=[agent.after_reading] if agent else []
         )
@@ -189,9 +202,11 @@ class NodeRuntime:
             submitter.tick()
             if agent is not None:
                 agent.tick()
+            runner.tick()
 
         def close() -> None:
             outbox.close()
+            actions.close()
             if mirror is not None:
                 mirror.close()
 
@@ -245,6 +260,7 @@ class NodeRuntime:
             wall_clock=lambda: datetime.fromtimestamp(self.clock(), timezone.utc),
             log=SwitchLog(journal=journal),
         )
+        from node.actions.queue import ActionQueue
         from node.exchange.deals import deals, relay_exchanges
         from node.submit.outbox import Outbox
 
@@ -268,6 +284,7 @@ class NodeRuntime:
             self.clock,
             battery=self._battery,
             exchanges=exchanges,
+            actions=ActionQueue(self.config.actions_path, self.wall),
         )
         self.observed["relays"] = bank
 
@@ -276,6 +293,34 @@ class NodeRuntime:
             journal.close()
 
         return _Stepper(controller.step, close)
+
+    def _build_dapp(self):
+        from dapp import create_app
+        from dapp.server import DappServer
+        from dapp.services import NodeServices
+
+        services = NodeServices(self.config, self.account.address, self.clock, self.wall, live=self.live,
+                                signer=self.account)
+        d = self.config.dapp
+        tls = (str(d.tls_cert), str(d.tls_key)) if d.tls_cert else None
+        server = DappServer(create_app(services=services), d.host, d.port, tls)
+        self.observed["dapp"] = server
+
+        def stop_with_node() -> None:
+            while not self.supervisor.wait(0.5):
+                pass
+            server.stop()
+
+        def serve() -> None:
+            threading.Thread(target=stop_with_node, daemon=True).start()
+            server.serve()
+
+        def close() -> None:
+            server.stop()
+            server.close()
+            services.close()
+
+        return _Stepper(serve, close)
 
     def _pin_factory(self):
         if self.pin_factory is not None:
@@ -314,7 +359,11 @@ class NodeRuntime:
             "node_time": self.clock(),
             "parts": {part.name: asdict(part.status) for part in self.parts},
             "outbox_depth": depth,
-            "meter": {"readings": meter.readings, "rejections": dict(meter.decoder.rejections)} if meter else None,
+            "meter": {
+                "readings": meter.readings,
+                "rejections": dict(meter.decoder.rejections),
+                "events": dict(getattr(meter, "events", {})),
+            } if meter else None,
             "relays": [asdict(relay) for relay in bank.status()] if bank else [],
         }
 
@@ -343,18 +392,24 @@ class _SerialMeter:
         self.store = store
         self.decoder = MeterDecoder(keys=_meter_keys(meter.key_file))
         self.readings = 0
+        self.events: Counter[str] = Counter()  # connected, disconnected, silent, rejected, ...
         self.reader = SerialMeterReader(
             serial_port_factory(meter.device, PORT_PRESETS[meter.standard]),
             self.decoder,
             self._on_reading,
-            lambda event: log.info("meter: %s: %s", event.kind, event.detail),
+            self._on_event,
         )
         self._runtime = runtime
         runtime.observed["meter"] = self
 
+    def _on_event(self, event) -> None:
+        self.events[event.kind] += 1
+        log.info("meter: %s: %s", event.kind, event.detail)
+
     def _on_reading(self, reading) -> None:
         if self.store.add(reading):
             self.readings += 1
+            self._runtime.publish_sample(self.store.latest())
         if self._runtime.supervisor.stopping:
             self.reader.stop()
 

@@ -7,11 +7,14 @@ import logging
 from datetime import datetime, timezone
 from typing import Callable
 
+from node.actions.queue import ActionQueue
 from node.mirror.db import MirrorDB
-from node.relay import BatteryRule, BatterySensorError, RelayBank, Signals, SimulatedBattery
+from node.relay import BatteryRule, BatterySensorError, RelayBank, RelayError, Signals, SimulatedBattery
 from node.store.store import MeterStore
 
 log = logging.getLogger(__name__)
+
+RELAY_OVERRIDE = "relay_override"
 
 
 class RelayController:
@@ -25,6 +28,7 @@ class RelayController:
         clock: Callable[[], float],
         battery=None,
         exchanges: Callable[[], tuple | None] = lambda: None,
+        actions: ActionQueue | None = None,
     ):
         self.bank = bank
         self.store = store
@@ -32,6 +36,7 @@ class RelayController:
         self.clock = clock
         self.battery = battery
         self.exchanges = exchanges
+        self.actions = actions
         self._battery_relays = {
             relay.settings.name for relay in bank if isinstance(relay.settings.rule, BatteryRule)
         }
@@ -39,6 +44,8 @@ class RelayController:
 
     def step(self) -> None:
         now = self.clock()
+        if self.actions is not None:
+            self._manual_overrides()
         self.bank.update(
             Signals(
                 now=datetime.fromtimestamp(now, timezone.utc),
@@ -48,6 +55,19 @@ class RelayController:
             )
         )
         self._last_step = now
+
+    def _manual_overrides(self) -> None:
+        """The operator's overrides from the DApp: {relay, on (true, false or null to clear), until, by}."""
+        for action in self.actions.open_actions([RELAY_OVERRIDE]):
+            p = action.params
+            until = datetime.fromtimestamp(p["until"], timezone.utc) if p.get("until") else None
+            try:
+                self.bank.override(p["relay"], p.get("on"), by=p.get("by", "the operator"), until=until,
+                                   force=bool(p.get("force")))
+            except (RelayError, KeyError, ValueError) as error:
+                self.actions.fail(action.id, str(error))
+            else:
+                self.actions.confirm(action.id)
 
     def _battery(self, now: float) -> float | None:
         if self.battery is None:
@@ -80,3 +100,5 @@ class RelayController:
         self.bank.close("node stopped")
         self.store.close()
         self.mirror.close()
+        if self.actions is not None:
+            self.actions.close()

@@ -1,0 +1,72 @@
+"""The Node page: chain head and sync, validators, meter health, outbox, parts and disk use."""
+
+from __future__ import annotations
+
+import shutil
+
+from flask import Blueprint, current_app, render_template
+
+from dapp.auth import login_required
+
+bp = Blueprint("health", __name__, url_prefix="/node")
+
+DATA_FILES = ("meter.sqlite", "outbox.sqlite", "mirror.sqlite", "relays.sqlite", "actions.sqlite", "dapp.sqlite")
+
+
+@bp.route("/")
+@login_required
+def page():
+    from node.runtime.status import collect_status
+
+    services = current_app.extensions["gridcommons"]
+    config = services.config
+    report = collect_status(config, services.wall())
+    return render_template(
+        "health.html",
+        report=report,
+        chain=_chain_details(services),
+        meter=(services.node_status() or {}).get("meter"),
+        disk=_disk(config.data_dir),
+    )
+
+
+def _chain_details(services) -> dict:
+    """Sync state and validator set; a dev chain (anvil) has no consensus API to ask."""
+    from node.chain.validators import MethodUnavailable, detect_engine, validator_set
+    from node.errors import ChainError
+
+    try:
+        w3 = services.chain().w3
+        syncing = w3.eth.syncing
+    except (ChainError, OSError) as error:
+        services.forget_chain()
+        return {"reachable": False, "error": str(error)[:200]}
+
+    def call(method, params):
+        response = w3.provider.make_request(method, list(params))
+        if "error" in response:
+            raise MethodUnavailable(response["error"].get("message", method))
+        return response["result"]
+
+    try:
+        api = detect_engine(call)
+        validators, engine = validator_set(call, api), api.engine
+    except (MethodUnavailable, OSError):
+        validators, engine = (), None
+    return {
+        "reachable": True,
+        "syncing": bool(syncing),
+        "sync": dict(syncing) if syncing else None,
+        "engine": engine,
+        "validators": validators,
+    }
+
+
+def _disk(data_dir) -> dict:
+    files = []
+    for name in DATA_FILES:
+        size = sum(p.stat().st_size for p in data_dir.glob(name + "*") if p.is_file())  # with -wal and -shm
+        if size:
+            files.append((name, size))
+    usage = shutil.disk_usage(data_dir)
+    return {"files": files, "total": sum(size for _, size in files), "free": usage.free, "capacity": usage.total}

@@ -1,0 +1,100 @@
+"""DApp fixtures in the flaskr style: app -> client -> auth, over a node data folder made for the test."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dapp import create_app
+from dapp.cli import set_password
+from dapp.services import NodeServices
+from node import config as config_module
+from node.runtime.live import LiveSamples
+
+PASSWORD = "correct horse battery"
+ADDRESS = "0x70997970C51812dc3A04C010aD2bE8Cde92CB5a8"  # anvil's dev account 1
+NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+
+
+class Clock:
+    """Node time the test moves by hand."""
+
+    def __init__(self, now: float = NOW):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def node_config_for(tmp_path: Path, extra: str = ""):
+    text = f"""
+[node]
+name = "test-house"
+data_dir = "data"
+timezone = "Europe/Amsterdam"
+[chain]
+rpc = "http://127.0.0.1:1"
+deployment = "deployment.json"
+manifest = "manifest.json"
+keystore = "node-key.json"
+{extra}
+"""
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    return config_module.load(path)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def node_config(tmp_path):
+    config = node_config_for(tmp_path)
+    set_password(config, PASSWORD)
+    return config
+
+
+@pytest.fixture
+def services(node_config, clock):
+    made = NodeServices(node_config, ADDRESS, clock, wall=clock, live=LiveSamples())
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def app(services):
+    return create_app({"TESTING": True}, services=services)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/auth/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, password: str = PASSWORD):
+        return self.client.post("/auth/login", data={"password": password, "csrf_token": csrf_token(self.client)})
+
+    def logout(self):
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(self.client, "/now/")})
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        """A logged-in form POST with the page's CSRF token."""
+        return self.client.post(path, data={**(data or {}), "csrf_token": csrf_token(self.client, "/now/")}, **kwargs)
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
