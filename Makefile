@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 # py-solc-x and ape-solidity look for "solc-v<version>" here; tools/install-solc.sh puts it there.
 export SOLCX_BINARY_PATH := $(VENV)/solcx
 export PATH := $(BIN):$(PATH)
+# Browser tests drive Debian's Chromium (never Playwright's own download).
+CHROMIUM := /usr/bin/chromium
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 # The project's own anvil (ape-config.yaml's foundry host points at it).
 CHAIN_PORT := 8545
 
-.PHONY: setup test test-contracts-anvil demo bench lock clean
+.PHONY: setup browser test test-contracts-anvil demo bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/.installed
 
@@ -27,7 +30,12 @@ $(SOLCX_BINARY_PATH)/.installed: node_modules/.installed tools/install-solc.sh t
 	sh tools/install-solc.sh
 	touch $@
 
-test: setup
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	$(AS_ROOT) sh -c 'apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)'
+
+test: setup browser
 	$(BIN)/ape test tests -p no:cacheprovider
 	$(MAKE) --no-print-directory test-contracts-anvil
 
@@ -40,7 +48,7 @@ demo: setup
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry -v WARNING
 
 # Figures go to stdout and bench/results/<name>.json.
-bench: setup
+bench: setup browser
 	$(BIN)/ape compile --force  # incremental builds miss changes to imported libraries
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
 		$(BIN)/python -m bench.gas --url http://127.0.0.1:$(CHAIN_PORT)

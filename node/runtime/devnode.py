@@ -29,8 +29,10 @@ def write_dev_node(
     poll_seconds: float = 0.2,
     settle_patience: float = 120,
     extra: str = "",
+    dapp: str | None = None,
 ) -> node_config.NodeConfig:
-    """Write `directory`/node.toml, the keystore and the deployment record; `meter` is a [meter] body."""
+    """Write `directory`/node.toml, the keystore and the deployment record; `meter` is a [meter] body,
+    `dapp` the [dapp] body (None: no DApp, so several dev nodes never race for one port)."""
     directory.mkdir(parents=True)
     keystore = directory / "node-key.json"
     keystore.write_text(json.dumps(Account.encrypt(account.key, DEV_PASSPHRASE)))
@@ -56,6 +58,9 @@ settle_patience = {settle_patience}
 {meter}
 
 {clock_table}
+[dapp]
+{"enabled = false" if dapp is None else dapp}
+
 {extra}
 """
     )
