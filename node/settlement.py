@@ -74,14 +74,31 @@ def settle_interval(key: AllocationKey, price_per_kwh: int, members: Sequence[Me
         unpaid += cost - pays
     paid = sum(payments)
 
-    last_producer = max((i for i, s in enumerate(supply) if s), default=None)
-    outcomes, distributed = [], 0
-    for i, member in enumerate(members):
-        earned = surplus = 0
-        if supply[i]:
-            earned = paid - distributed if i == last_producer else paid * supply[i] // production
-            distributed += earned
-            taken = -(-total_allocated * supply[i] // production)  # rounded up: surplus never overstated
-            surplus = supply[i] - taken
-        outcomes.append(MemberOutcome(member.member_id, allocated[i], payments[i], earned, surplus))
+    earnings = producer_earnings(paid, supply)
+    outcomes = [
+        MemberOutcome(member.member_id, allocated[i], payments[i], earnings[i],
+                      supply[i] - taken_wh(total_allocated, supply[i], production))
+        for i, member in enumerate(members)
+    ]
     return IntervalOutcome(production, total_allocated, paid, unpaid, tuple(outcomes))
+
+
+def producer_earnings(paid: int, supply: Sequence[int]) -> list[int]:
+    """The interval's payments shared by producers pro rata to supply; the last producer (by member
+    id) gets the rounding remainder, so credits are conserved exactly."""
+    production = sum(supply)
+    last_producer = max((i for i, s in enumerate(supply) if s), default=None)
+    earnings, distributed = [], 0
+    for i, s in enumerate(supply):
+        earned = 0
+        if s:
+            earned = paid - distributed if i == last_producer else paid * s // production
+            distributed += earned
+        earnings.append(earned)
+    return earnings
+
+
+def taken_wh(total_allocated: int, supply_wh: int, production_wh: int) -> int:
+    """Wh of a producer's supply the community took: production is taken in proportion to supply,
+    rounded up so that surplus (and certificates) are never overstated."""
+    return -(-total_allocated * supply_wh // production_wh) if supply_wh else 0

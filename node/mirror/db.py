@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (block_number, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number);
+CREATE INDEX IF NOT EXISTS events_by_interval ON events (event, json_extract(args, '$.interval'));
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mirror_meta (key TEXT PRIMARY KEY, value INTEGER);
 """
@@ -127,6 +128,28 @@ class MirrorDB:
             sql += " LIMIT ?"
             params.append(limit)
         return [MirroredEvent(*row[:7], json.loads(row[7])) for row in self.db.execute(sql, params)]
+
+    def interval_events(
+        self, event: str, first: int, last: int, where: dict[str, object] | None = None
+    ) -> list[MirroredEvent]:
+        """Events `event` whose `interval` argument lies in [first, last], in chain order (indexed:
+        the bill and community pages read a day or a month out of a year of settlements)."""
+        clauses, params = ["event = ?", "json_extract(args, '$.interval') BETWEEN ? AND ?"], [event, first, last]
+        for name, value in (where or {}).items():
+            clauses.append("json_extract(args, ?) = ?")
+            params += [f"$.{name}", value]
+        sql = (
+            "SELECT block_number, log_index, block_hash, block_time, tx_hash, contract, event, args FROM events"
+            f" WHERE {' AND '.join(clauses)} ORDER BY block_number, log_index"
+        )
+        return [MirroredEvent(*row[:7], json.loads(row[7])) for row in self.db.execute(sql, params)]
+
+    def interval_event_count(self, event: str, first: int, last: int) -> int:
+        """How many `event`s have an `interval` argument in [first, last] (answered from the index)."""
+        return self.db.execute(
+            "SELECT count(*) FROM events WHERE event = ? AND json_extract(args, '$.interval') BETWEEN ? AND ?",
+            [event, first, last],
+        ).fetchone()[0]
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
