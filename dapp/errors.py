@@ -12,7 +12,19 @@ class BadRequest(DappError):
 
 
 class PeerRefused(DappError):
-    """Another member's node refused or could not answer a data request."""
+    """Another member's node refused or could not answer a data request; `status` is its HTTP status, if any."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RequestRefused(DappError):
+    """This node refuses another node's data request; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 class NotAvailable(DappError):
