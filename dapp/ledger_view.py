@@ -1,0 +1,449 @@
+"""Settled community intervals read from the event mirror: each member's bill and the community's totals.
+
+Everything here is derived from Community events only (MemberAdded, MemberProfileChanged,
+MemberRemoved, LocalPriceChanged, AllocationKeyChanged, ReadingSubmitted, MemberSettled,
+IntervalSettled), with the arithmetic of node.settlement, so the bill is what the chain booked.
+A day's figures are built once and kept while the mirror's events for that day stay the same.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+
+from node.allocation import AllocationKey
+from node.mirror.db import MirrorDB
+from node.settlement import MemberInterval, settle_interval, producer_earnings, taken_wh
+
+from dapp.periods import Day
+from dapp.pseudonyms import pseudonyms
+
+COMMUNITY = "Community"
+WH_PER_KWH = 1000
+# Distributions (median, quartiles, rank) are shown only when at least this many OTHER members
+# have readings, so that no single household's consumption can be read off them (k-anonymity).
+K_ANONYMITY = 3
+# What-ifs assume every consumer had prepaid enough: prepaid balances are not in the mirror, and
+# the allocation itself never depends on them (only who pays how much of it).
+UNLIMITED_BALANCE = 2**96
+CACHED_RANGES = 600  # days and months of built figures kept in memory (a year of days is 365)
+
+Position = tuple[int, int]  # (block number, log index): the order events happened in
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A member's roles and key parameters, as MemberProfileChanged states them."""
+
+    producer: bool = False
+    consumer: bool = False
+    coefficient_ppm: int = 0
+    priority: int = 0
+
+    @property
+    def role(self) -> str:
+        if self.producer and self.consumer:
+            return "prosumer"
+        return "producer" if self.producer else "consumer" if self.consumer else "no role"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member as the DApp shows it: by pseudonym, never by address."""
+
+    member_id: int
+    pseudonym: str
+    active: bool
+    profile: Profile
+
+
+class _Timeline:
+    """Values set by events, looked up as they stood at a position on the chain."""
+
+    def __init__(self):
+        self.positions: list[Position] = []
+        self.values: list = []
+
+    def add(self, position: Position, value) -> None:
+        self.positions.append(position)
+        self.values.append(value)
+
+    def at(self, position: Position, default=None):
+        """The last value set strictly before `position`."""
+        index = bisect_left(self.positions, position)
+        return self.values[index - 1] if index else default
+
+    @property
+    def latest(self):
+        return self.values[-1] if self.values else None
+
+
+class CommunityHistory:
+    """Membership, profiles, key and price over time, from the mirror's few parameter events."""
+
+    def __init__(self, mirror: MirrorDB):
+        self.accounts: dict[int, str] = {}
+        self.active: dict[int, bool] = {}
+        self.profiles: dict[int, _Timeline] = {}
+        self.prices, self.keys = _Timeline(), _Timeline()
+        # A removed member can be added again: the later of its MemberAdded and MemberRemoved counts.
+        changes = sorted(
+            [(_position(e), e.args, True) for e in mirror.events("MemberAdded", COMMUNITY)]
+            + [(_position(e), e.args, False) for e in mirror.events("MemberRemoved", COMMUNITY)],
+            key=lambda change: change[0],
+        )
+        for _, args, added in changes:
+            self.accounts[args["memberId"]] = args["account"]
+            self.active[args["memberId"]] = added
+        for event in mirror.events("MemberProfileChanged", COMMUNITY):
+            a = event.args
+            self.profiles.setdefault(a["memberId"], _Timeline()).add(
+                _position(event), Profile(a["producer"], a["consumer"], a["coefficientPpm"], a["priority"]))
+        for event in mirror.events("LocalPriceChanged", COMMUNITY):
+            self.prices.add(_position(event), event.args["pricePerKWh"])
+        for event in mirror.events("AllocationKeyChanged", COMMUNITY):
+            self.keys.add(_position(event), AllocationKey(event.args["key"]))
+        self.names = pseudonyms(list(self.accounts.values()))
+
+    def member_id_of(self, account: str) -> int | None:
+        return next((m for m, a in self.accounts.items() if a.lower() == account.lower()), None) if account else None
+
+    def members(self) -> list[Member]:
+        return [
+            Member(m, self.names[a], self.active.get(m, False), self.profile_at(m, None))
+            for m, a in sorted(self.accounts.items())
+        ]
+
+    def pseudonym(self, member_id: int) -> str:
+        account = self.accounts.get(member_id)
+        return self.names[account] if account else f"member {member_id} (not yet mirrored)"
+
+    def profile_at(self, member_id: int, position: Position | None) -> Profile:
+        timeline = self.profiles.get(member_id)
+        if timeline is None:
+            return Profile()
+        return timeline.latest if position is None else timeline.at(position, Profile())
+
+    @property
+    def price(self) -> int | None:
+        return self.prices.latest
+
+    @property
+    def key(self) -> AllocationKey | None:
+        return self.keys.latest
+
+
+@dataclass(frozen=True)
+class SettledInterval:
+    """One settled interval with every member's reading and booking, and the parameters in force."""
+
+    interval: int
+    position: Position
+    production_wh: int
+    allocated_wh: int
+    paid: int
+    unpaid: int
+    key: AllocationKey
+    price: int | None  # None only if the mirror lacks the price events (the constructor emits one)
+    readings: dict[int, tuple[int, int]]  # member id -> (import Wh, export Wh)
+    booked: dict[int, tuple[int, int]]  # member id -> (allocated Wh, token delta)
+    profiles: dict[int, Profile]  # of the members with readings, as settlement read them
+
+    def members(self) -> list[MemberInterval]:
+        return [
+            MemberInterval(m, imported, exported, self.profiles[m].producer, self.profiles[m].consumer,
+                           self.profiles[m].coefficient_ppm, self.profiles[m].priority, UNLIMITED_BALANCE)
+            for m, (imported, exported) in sorted(self.readings.items())
+        ]
+
+    def supply(self, member_id: int) -> int:
+        """The member's export counted as production: producers only."""
+        return self.readings[member_id][1] if self.profiles[member_id].producer else 0
+
+    def earnings(self) -> dict[int, int]:
+        """Credits each member received: the interval's payments split over supply, as Community._book does."""
+        ids = sorted(self.readings)
+        return dict(zip(ids, producer_earnings(self.paid, [self.supply(m) for m in ids])))
+
+    def reference(self, key: AllocationKey | None = None):
+        """node.settlement's outcome under `key` (default: the key in force), every balance sufficient."""
+        return settle_interval(key if key is not None else self.key, self.price or 0, self.members())
+
+    def mismatches(self, outcome=None) -> list[str]:
+        """Where the chain's booking differs from the Python reference (`outcome` if already
+        computed under the key in force); empty when they agree."""
+        outcome = outcome or self.reference()
+        problems = []
+        if outcome.production_wh != self.production_wh:
+            problems.append(f"production: reference {outcome.production_wh} Wh, chain {self.production_wh} Wh")
+        if outcome.allocated_wh != self.allocated_wh:
+            problems.append(f"allocated in all: reference {outcome.allocated_wh} Wh, chain {self.allocated_wh} Wh")
+        for member in outcome.members:
+            booked = self.booked.get(member.member_id)
+            if booked is None:
+                problems.append(f"member {member.member_id}: reading but no MemberSettled event")
+            elif booked[0] != member.allocated_wh:
+                problems.append(f"member {member.member_id}: reference {member.allocated_wh} Wh, chain {booked[0]} Wh")
+            elif self.unpaid == 0 and self.price is not None and booked[1] != member.token_delta:
+                problems.append(f"member {member.member_id}: reference {member.token_delta} token units, chain {booked[1]}")
+        return problems
+
+
+@dataclass(frozen=True, slots=True)
+class BillLine:
+    """One member's settled interval: where its energy came from and went, and the credits that moved."""
+
+    interval: int
+    start: int  # unix seconds
+    reported: bool  # False: no reading on chain, the interval counted it as zero
+    import_wh: int
+    export_wh: int
+    from_community_wh: int
+    from_grid_wh: int
+    to_community_wh: int
+    to_grid_wh: int
+    paid: int
+    received: int
+    owed: int | None  # allocated but not prepaid (None when the price is unknown)
+    price: int | None
+    key: AllocationKey
+
+    @property
+    def net(self) -> int:
+        return self.received - self.paid
+
+
+def bill_line(settled: SettledInterval, member_id: int, length: int) -> BillLine:
+    start = settled.interval * length
+    if member_id not in settled.readings:
+        return BillLine(settled.interval, start, False, 0, 0, 0, 0, 0, 0, 0, 0, 0, settled.price, settled.key)
+    imported, exported = settled.readings[member_id]
+    allocated, delta = settled.booked.get(member_id, (0, 0))
+    supply = settled.supply(member_id)
+    to_community = taken_wh(settled.allocated_wh, supply, settled.production_wh)
+    received = settled.earnings()[member_id] if supply else 0
+    paid = received - delta
+    owed = 0 if settled.unpaid == 0 else None if settled.price is None else allocated * settled.price // WH_PER_KWH - paid
+    return BillLine(settled.interval, start, True, imported, exported, allocated, imported - allocated,
+                    to_community, exported - to_community, paid, received, owed, settled.price, settled.key)
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityLine:
+    """The community's totals in one settled interval, and where this node stands among the others."""
+
+    interval: int
+    start: int
+    production_wh: int
+    shared_wh: int
+    import_wh: int
+    export_wh: int
+    reporting: int  # members with a reading
+    my_import_wh: int | None
+    others_quartiles: tuple[float, float, float] | None  # others' import: Q1, median, Q3 (k-anonymous)
+
+
+def community_line(settled: SettledInterval, member_id: int | None, length: int) -> CommunityLine:
+    others = [imported for m, (imported, _) in settled.readings.items() if m != member_id]
+    mine = settled.readings.get(member_id)
+    return CommunityLine(
+        settled.interval, settled.interval * length, settled.production_wh, settled.allocated_wh,
+        sum(r[0] for r in settled.readings.values()), sum(r[1] for r in settled.readings.values()),
+        len(settled.readings), mine[0] if mine else None, quartiles(others),
+    )
+
+
+def quartiles(values: list[int]) -> tuple[float, float, float] | None:
+    if len(values) < K_ANONYMITY:
+        return None
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums of a member's bill lines (a day, a month)."""
+
+    intervals: int = 0
+    import_wh: int = 0
+    export_wh: int = 0
+    from_community_wh: int = 0
+    from_grid_wh: int = 0
+    to_community_wh: int = 0
+    to_grid_wh: int = 0
+    paid: int = 0
+    received: int = 0
+    owed: int = 0
+
+    @classmethod
+    def of(cls, lines) -> "Totals":
+        return cls(len(lines), *(sum(getattr(line, f.name) or 0 for line in lines) for f in fields(cls)[1:]))
+
+    def __add__(self, other: "Totals") -> "Totals":
+        return Totals(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    @property
+    def net(self) -> int:
+        return self.received - self.paid
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """A member's share of some intervals under one key, every balance sufficient."""
+
+    allocated_wh: int = 0
+    paid: int = 0
+    received: int = 0
+
+    def __add__(self, other: "WhatIf") -> "WhatIf":
+        return WhatIf(self.allocated_wh + other.allocated_wh, self.paid + other.paid, self.received + other.received)
+
+    @property
+    def net(self) -> int:
+        return self.received - self.paid
+
+
+@dataclass(frozen=True)
+class DayBook:
+    """A local day's settled intervals: this member's bill, the community's totals, the what-ifs."""
+
+    day: Day
+    lines: tuple[BillLine, ...]
+    community: tuple[CommunityLine, ...]
+    member_import_wh: dict[int, int]  # per member over the day, for the month's rank
+    what_if: dict[AllocationKey, WhatIf] | None  # None when the price is unknown
+    mismatches: tuple[int, ...]  # intervals whose booking differs from the Python reference
+    pending: int  # intervals with readings that are not settled yet
+    totals: Totals = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "totals", Totals.of(self.lines))
+
+
+def load_readings(mirror: MirrorDB, first: int, last: int) -> dict[int, dict[int, tuple[int, int]]]:
+    """interval -> member id -> (import Wh, export Wh), settled or not."""
+    readings: dict[int, dict[int, tuple[int, int]]] = {}
+    for event in mirror.interval_events("ReadingSubmitted", first, last):
+        a = event.args
+        readings.setdefault(a["interval"], {})[a["memberId"]] = (a["importWh"], a["exportWh"])
+    return readings
+
+
+def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: int,
+                 readings: dict[int, dict[int, tuple[int, int]]] | None = None) -> list[SettledInterval]:
+    """The settled intervals in [first, last], oldest first."""
+    if readings is None:
+        readings = load_readings(mirror, first, last)
+    booked: dict[int, dict[int, tuple[int, int]]] = {}
+    for event in mirror.interval_events("MemberSettled", first, last):
+        a = event.args
+        booked.setdefault(a["interval"], {})[a["memberId"]] = (a["allocatedWh"], a["tokenDelta"])
+    settled = []
+    for event in mirror.interval_events("IntervalSettled", first, last):
+        a, position = event.args, _position(event)
+        interval = a["interval"]
+        members = readings.get(interval, {})
+        settled.append(SettledInterval(
+            interval, position, a["productionWh"], a["allocatedWh"], a["paid"], a["unpaid"], AllocationKey(a["key"]),
+            history.prices.at(position), members, booked.get(interval, {}),
+            {m: history.profile_at(m, position) for m in members},
+        ))
+    return sorted(settled, key=lambda s: s.interval)
+
+
+def build_day(mirror: MirrorDB, history: CommunityHistory, member_id: int | None, day: Day, length: int) -> DayBook:
+    readings = load_readings(mirror, day.first, day.last)
+    settled = load_settled(mirror, history, day.first, day.last, readings)
+    member_import: dict[int, int] = {}
+    what_if = None if any(s.price is None for s in settled) else {key: WhatIf() for key in AllocationKey}
+    mismatches = []
+    for s in settled:
+        for m, (imported, _) in s.readings.items():
+            member_import[m] = member_import.get(m, 0) + imported
+        outcomes = {key: s.reference(key) for key in AllocationKey} if member_id in s.readings else {}
+        if s.mismatches(outcomes.get(s.key)):
+            mismatches.append(s.interval)
+        if what_if is not None:
+            for key, outcome in outcomes.items():
+                mine = next(o for o in outcome.members if o.member_id == member_id)
+                what_if[key] += WhatIf(mine.allocated_wh, mine.paid, mine.earned)
+    return DayBook(
+        day,
+        tuple(bill_line(s, member_id, length) for s in settled) if member_id else (),
+        tuple(community_line(s, member_id, length) for s in settled),
+        member_import, what_if, tuple(mismatches), len(readings.keys() - {s.interval for s in settled}),
+    )
+
+
+class _Books:
+    """Built day books, kept while the mirror's events for their intervals stay the same."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, stamp):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] != stamp:
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key, stamp, value) -> None:
+        with self.lock:
+            self.entries[key] = (stamp, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_books = _Books(CACHED_RANGES)
+
+
+def _stamp(mirror: MirrorDB, first: int, last: int) -> tuple:
+    """Changes whenever the events of [first, last] may have: a settlement, a reading, a reorganisation."""
+    return (mirror.meta("reorgs"), mirror.interval_event_count("IntervalSettled", first, last),
+            mirror.interval_event_count("ReadingSubmitted", first, last))
+
+
+def day_books(mirror: MirrorDB, history: CommunityHistory, member_id: int | None, days: list[Day],
+              length: int) -> list[DayBook]:
+    """The day books of consecutive days; a whole range unchanged since last time costs three counts."""
+    key = (str(mirror.path), member_id, days[0].first, days[-1].last, length)
+    stamp = _stamp(mirror, days[0].first, days[-1].last)
+    books = _books.get(key, stamp)
+    if books is None:
+        books = [_day_book(mirror, history, member_id, day, length) for day in days]
+        _books.put(key, stamp, books)
+    return books
+
+
+def _day_book(mirror, history, member_id, day: Day, length: int) -> DayBook:
+    key = (str(mirror.path), member_id, day.first, day.last, length)
+    stamp = _stamp(mirror, day.first, day.last)
+    book = _books.get(key, stamp)
+    if book is None:
+        book = build_day(mirror, history, member_id, day, length)
+        _books.put(key, stamp, [book])
+        return book
+    return book[0]
+
+
+def rank_share(member_import_wh: dict[int, int], member_id: int | None) -> float | None:
+    """The share of the other members who imported less than this member (None below K_ANONYMITY)."""
+    if member_id not in member_import_wh:
+        return None
+    mine = member_import_wh[member_id]
+    others = [wh for m, wh in member_import_wh.items() if m != member_id]
+    if len(others) < K_ANONYMITY:
+        return None
+    return sum(wh < mine for wh in others) / len(others)
+
+
+def _position(event) -> Position:
+    return event.block_number, event.log_index
