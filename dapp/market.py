@@ -61,10 +61,11 @@ class Transfer:
 def page():
     services = current_app.extensions["gridcommons"]
     me = services.address
+    length = _interval_length(services)
     with services.mirror() as mirror:
         found = certificates(mirror)
         members = _members(mirror)
-        offers = _open_offers(services, deals(mirror).values())
+        offers = _open_offers(services, deals(mirror).values(), length)
     actions = recent_actions(MARKET_ACTIONS, limit=12)
     names = pseudonyms(sorted({*members, *(c.producer for c in found.values()), *(o.producer for o in offers)}))
     return render_template(
@@ -80,6 +81,7 @@ def page():
         open_by_certificate={a.params.get("token_id"): a for a in reversed(actions) if not a.done},
         claim_max=CLAIM_MAX_CHARS,
         offer_cost=offer_cost,
+        interval_length=length,
     )
 
 
@@ -237,16 +239,20 @@ def offer_cost(offer: Deal) -> int:
     return offer.wh * offer.price_per_kwh // 1000
 
 
-def _open_offers(services, all_deals) -> list[Deal]:
+def _open_offers(services, all_deals, length: int | None) -> list[Deal]:
     """Other members' offers still open whose window has not started (the contract refuses those)."""
-    with services.outbox() as outbox:
-        length = outbox.interval_length  # known once the node has met the chain
     now = services.clock()
     return [
         deal for deal in all_deals
         if deal.state == OPEN and deal.producer != services.address
         and (length is None or deal.first_interval * length > now)
     ]
+
+
+def _interval_length(services) -> int | None:
+    """The community's interval in seconds, as the node's outbox learnt it from the chain (None before)."""
+    with services.outbox() as outbox:
+        return outbox.interval_length
 
 
 # -- inputs and figures -----------------------------------------------------------------------

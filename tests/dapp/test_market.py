@@ -3,14 +3,29 @@ the send-credits confirmation step, and a certificate sale on the real contracts
 
 from __future__ import annotations
 
-import pytest
-from conftest import ADDRESS
+import json
+import time
+from dataclasses import asdict, replace
 
+import pytest
+from conftest import ADDRESS, PASSWORD, AuthActions
+
+from dapp import create_app
+from dapp.cli import set_password
+from dapp.errors import BadRequest
 from dapp.market import exact_credits, parse_credits
 from dapp.pseudonyms import pseudonym
-from dapp.errors import BadRequest
+from dapp.services import NodeServices
+from node import config as config_module
 from node.actions.queue import ActionQueue
+from node.actions.runner import ActionRunner
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+from node.chain.client import connect
+from node.chain.contracts import CommunityContracts, load_abis
+from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
+from node.chain.sender import TransactionSender
 from node.mirror.db import MirrorDB, MirroredEvent
+from node.mirror.mirror import EventMirror
 
 OTHER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's dev account 2
 THIRD = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil's dev account 3
@@ -119,6 +134,27 @@ def test_page_lists_other_members_open_offers_with_their_cost(client, auth, mark
 
     assert "/market/offers/7/accept" in offers and "0.4000 credits" in offers  # 2000 Wh at 0.2 credits/kWh
     assert "/market/offers/8/accept" not in offers  # my own
+
+
+def test_once_the_interval_length_is_known_offers_show_their_window_and_started_ones_are_hidden(client, auth, market, clock):
+    from node.submit.outbox import Outbox
+
+    outbox = Outbox(market.outbox_path)
+    outbox.start_at(int(clock.now) // 900, 900)
+    outbox.close()
+    mirror = MirrorDB(market.mirror_path)
+    started = event(41, "EnergyExchange", "OfferPosted", offerId=9, producer=OTHER, wh=100, pricePerKWh=10**17,
+                    firstInterval=int(clock.now) // 900, lastInterval=int(clock.now) // 900 + 1)
+    mirror.append([started], {}, 41, 32)
+    mirror.close()
+    auth.login()
+
+    page = client.get("/market/").get_data(as_text=True)
+
+    offers = page.split("<h2>Open energy offers</h2>")[1]
+    assert "/market/offers/7/accept" in offers and "/market/offers/9/accept" not in offers
+    assert "2026-03-08 21:00 CET – 22:00" in offers  # intervals 1970000-1970003 of 900 s
+    assert "surplus settled up to 2026-01-01 01:15 CET" in page  # certificate #1: interval 1963584 ends 00:15 UTC
 
 
 def test_empty_market_explains_what_to_do(client, auth):
@@ -329,3 +365,145 @@ def test_accept_refuses_my_own_offer_and_an_unknown_one(auth, market):
     assert "Offer 8 is your own." in refused(auth.post("/market/offers/8/accept"))
     assert auth.post("/market/offers/99/accept").status_code == 404
     assert queued(market) == []
+
+
+# -- on the real contracts: a producer's certificate sold to a neighbour --------------------------
+
+ANVIL_PORT = 18740
+EXPORT_WH, IMPORTS_WH = 5000, (1000, 500)
+SURPLUS_WH = EXPORT_WH - sum(IMPORTS_WH)
+
+
+class Member:
+    """One household: its DApp (test client, logged in), its event mirror and its node's action runner."""
+
+    def __init__(self, root, name: str, account, rpc: str, deployment, w3, clock):
+        root.mkdir()
+        (root / "deployment.json").write_text(json.dumps(asdict(deployment)))
+        (root / "node.toml").write_text(
+            f'[node]\nname = "{name}"\ndata_dir = "data"\n'
+            f'[chain]\nrpc = "{rpc}"\ndeployment = "deployment.json"\nmanifest = "{MANIFEST}"\nkeystore = "key.json"\n'
+        )
+        self.config = config_module.load(root / "node.toml")
+        set_password(self.config, PASSWORD)
+        self.account = account
+        self.services = NodeServices(self.config, account.address, clock, wall=time.time)
+        self.client = create_app({"TESTING": True}, services=self.services).test_client()
+        self.auth = AuthActions(self.client)
+        self.auth.login()
+        contracts = CommunityContracts(w3, deployment, load_abis(MANIFEST))
+        self.mirror_db = MirrorDB(self.config.mirror_path)
+        self.mirror = EventMirror(w3, contracts, self.mirror_db)
+        self.queue = ActionQueue(self.config.actions_path, time.time)
+        self.runner = ActionRunner(self.queue, contracts, TransactionSender(w3, account, contracts), time.time)
+
+    def page(self) -> str:
+        return self.client.get("/market/").get_data(as_text=True)
+
+    def last_action(self):
+        return self.queue.recent(1)[0]
+
+    def close(self) -> None:
+        self.queue.close()
+        self.mirror_db.close()
+        self.services.close()
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
+    chain.start()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def settled_community(anvil, tmp_path):
+    """A community with the certificate contract, three members and one settled interval: the producer
+    exported 5000 Wh and the two consumers took 1500 Wh, so 3500 Wh are the producer's to certify."""
+    w3 = connect(anvil.url)
+    community = LocalCommunity(w3)
+    token, hub = community.contracts["EnergyToken"], community.contracts["Community"]
+    certificates = community._deploy("EnergyCertificate", hub.address, token.address, "Test Certificate", "TC")
+    community.send(hub.functions.grantRole(hub.functions.CERTIFIER_ROLE().call(), certificates.address))
+    deployment = replace(community.deployment, contracts={**community.deployment.contracts,
+                                                          "EnergyCertificate": certificates.address})
+    producer, buyer, latecomer = dev_account(1), dev_account(2), dev_account(3)
+    community.admit(producer.address, True, False)
+    for consumer in (buyer, latecomer):
+        community.admit(consumer.address, False, True)
+        community.send(token.functions.issue(consumer.address, 10 * CREDIT, b"\x00" * 32))
+
+    def set_time(moment: int) -> None:
+        w3.provider.make_request("evm_setTime", [moment])
+        w3.provider.make_request("evm_mine", [])
+
+    interval = w3.eth.get_block("latest")["timestamp"] // INTERVAL
+    set_time((interval + 1) * INTERVAL + 1)
+    for account, (import_wh, export_wh) in zip((producer, buyer, latecomer), ((0, EXPORT_WH), *((i, 0) for i in IMPORTS_WH))):
+        receipt = w3.eth.wait_for_transaction_receipt(
+            hub.functions.submitReading(interval, import_wh, export_wh).transact({"from": account.address}))
+        assert receipt["status"] == 1
+    set_time((interval + 1) * INTERVAL + GRACE + 1)
+    community.send(hub.functions.settle(interval))
+    clock = lambda: float(w3.eth.get_block("latest")["timestamp"])  # noqa: E731 - node time follows the chain
+    members = {name: Member(tmp_path / name, name, account, anvil.url, deployment, w3, clock)
+               for name, account in (("producer", producer), ("buyer", buyer), ("latecomer", latecomer))}
+    yield members, certificates, token
+    for member in members.values():
+        member.close()
+
+
+def test_a_certificate_minted_and_listed_by_a_producer_is_bought_through_another_members_dapp(settled_community):
+    members, certificates, token = settled_community
+    producer, buyer, latecomer = members["producer"], members["buyer"], members["latecomer"]
+
+    assert "3.50 kWh" in producer.page()  # the surplus, live from the chain
+    assert f"You have {SURPLUS_WH} Wh of settled surplus: certify at most that." in refused(
+        producer.auth.post("/market/certificates/mint", {"wh": str(SURPLUS_WH + 1)}))
+    producer.auth.post("/market/certificates/mint", {"wh": "1200"})
+    producer.runner.tick()
+    assert producer.last_action().state == "confirmed"
+    producer.mirror.poll()
+    assert 'id="certificate-1"' in producer.page()
+    producer.auth.post("/market/certificates/1/list", {"price": "0.5"})
+    producer.runner.tick()
+    assert (producer.last_action().kind, producer.last_action().state) == ("list_certificate", "confirmed")
+
+    buyer.mirror.poll()
+    latecomer.mirror.poll()
+    listing = buyer.page().split('id="listing-1"')[1].split("</tr>")[0]
+    assert "1.20 kWh" in listing and "0.5000 credits" in listing and pseudonym(producer.account.address) in listing
+    buyer.auth.post("/market/certificates/1/buy", {"price": str(CREDIT // 2)})
+    assert buyer.last_action().params == {"token_id": 1, "max_price": CREDIT // 2}
+    buyer.runner.tick()
+
+    assert buyer.last_action().state == "confirmed"
+    assert certificates.functions.ownerOf(1).call() == buyer.account.address
+    assert token.functions.balanceOf(buyer.account.address).call() == 10 * CREDIT - CREDIT // 2
+    buyer.mirror.poll()
+    mine = buyer.page().split("<h2>My certificates</h2>")[1].split("<h2>Listings</h2>")[0]
+    assert 'id="certificate-1"' in mine and "held" in mine
+
+    # The latecomer's mirror still shows the listing: its node tries, and the chain refuses.
+    latecomer.auth.post("/market/certificates/1/buy", {"price": str(CREDIT // 2)})
+    latecomer.runner.tick()
+    failed = latecomer.last_action()
+    assert (failed.state, failed.error) == ("failed", "EnergyCertificateNotListed(tokenId=1)")
+    assert "EnergyCertificateNotListed" in latecomer.page()
+
+
+def test_sending_more_credits_than_the_wallet_holds_is_refused_and_the_confirmation_shows_the_balance_after(
+    settled_community,
+):
+    members, _, _ = settled_community
+    buyer, latecomer = members["buyer"], members["latecomer"]
+    buyer.mirror.poll()
+
+    too_much = buyer.auth.post("/market/send", {"member": latecomer.account.address, "amount": "10.000000000000000001"})
+    confirmation = buyer.auth.post("/market/send", {"member": latecomer.account.address, "amount": "2.25"})
+
+    assert "You have 10 credits: send at most that." in refused(too_much)
+    page = confirmation.get_data(as_text=True)
+    assert "7.75 credits" in page and pseudonym(latecomer.account.address) in page and latecomer.account.address in page
+    assert "not a member this node knows" not in page
