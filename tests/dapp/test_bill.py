@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,61 @@ def test_a_node_that_is_not_a_member_is_told_so(client, auth, services):
     page = client.get("/bill/").get_data(as_text=True)
 
     assert "is not a member of the community yet" in page
+
+
+ANVIL_PORT = 18720
+
+
+def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, clock, tmp_path):
+    """Readings of three members on a real anvil, settled by the Community contract, mirrored by the
+    EventMirror: the bill page's numbers are the chain's MemberSettled."""
+    from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+    from node.chain.client import connect
+    from node.chain.contracts import CommunityContracts, load_abis
+    from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
+    from node.mirror.db import MirrorDB
+    from node.mirror.mirror import EventMirror
+
+    with EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT)) as anvil:
+        w3 = connect(anvil.url)
+        start = (w3.eth.get_block("latest")["timestamp"] // 86400 + 1) * 86400 + 11 * 3600  # a later day, 11:00 UTC
+
+        def set_time(moment: int) -> None:
+            w3.provider.make_request("evm_setTime", [moment])
+            w3.provider.make_request("evm_mine", [])
+
+        set_time(start)
+        local = LocalCommunity(w3)
+        me, producer, neighbour = (dev_account(n).address for n in (1, 2, 3))
+        services.address = me  # this node is the first member (conftest's ADDRESS is no anvil account)
+        local.admit(me, producer=True, consumer=True)
+        local.admit(producer, producer=True, consumer=False)
+        local.admit(neighbour, producer=False, consumer=True)
+        contract = local.contracts["Community"]
+        interval = start // INTERVAL + 1
+        set_time((interval + 1) * INTERVAL + 1)
+        for account, (import_wh, export_wh) in ((me, (400, 100)), (producer, (0, 800)), (neighbour, (300, 0))):
+            tx = contract.functions.submitReading(interval, import_wh, export_wh).transact({"from": account})
+            assert w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+        set_time((interval + 1) * INTERVAL + GRACE + 1)
+        receipt = w3.eth.wait_for_transaction_receipt(contract.functions.settle(interval).transact({"from": local.admin}))
+        booked = {e.args.memberId: e.args for e in contract.events.MemberSettled().process_receipt(receipt)}
+        surplus = contract.functions.surplusOf(me).call()  # my export the community did not take
+        contracts = CommunityContracts(w3, local.deployment, load_abis(MANIFEST))
+        mirror = MirrorDB(services.config.mirror_path)
+        try:
+            EventMirror(w3, contracts, mirror).poll()
+        finally:
+            mirror.close()
+    clock.now = (interval + 2) * INTERVAL
+    day = datetime.fromtimestamp(interval * INTERVAL, services.timezone).date()
+    auth.login()
+
+    line = rows(client.get(f"/bill/export.csv?date={day.isoformat()}"))[0]
+    page = client.get(f"/bill/interval/{interval}").get_data(as_text=True)
+
+    mine = booked[1]
+    assert (int(line["interval"]), int(line["from_community_wh"])) == (interval, mine.allocatedWh)
+    assert line["net_credits"] == ("-" if mine.tokenDelta < 0 else "") + f"0.{abs(mine.tokenDelta):018d}"
+    assert (int(line["to_community_wh"]), int(line["to_grid_wh"])) == (100 - surplus, surplus)
+    assert "gives exactly what the chain booked" in page
