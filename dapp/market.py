@@ -25,8 +25,9 @@ bp = Blueprint("market", __name__, url_prefix="/market")
 MARKET_ACTIONS = ("mint_certificate", "list_certificate", "unlist_certificate", "buy_certificate",
                   "retire_certificate", "send_tokens", "accept_offer")
 CLAIM_MAX_CHARS = 200
-_CREDITS = re.compile(r"\d{1,15}(\.\d{1,18})?")
-_WHOLE = re.compile(r"\d{1,12}")
+_CREDITS = re.compile(r"[0-9]{1,15}(\.[0-9]{1,18})?")  # ASCII digits only: int() takes any script's
+_WHOLE = re.compile(r"[0-9]{1,12}")
+_TOKEN_UNITS = re.compile(r"[0-9]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def buy_certificate(token_id: int):
     if certificate.owner == services.address:
         raise BadRequest(f"Certificate #{token_id} is your own listing.")
     shown = request.form.get("price", "")
-    if not shown.isdigit():
+    if not _TOKEN_UNITS.fullmatch(shown):
         raise BadRequest("The form lacks the price you saw: reload the page and buy again.")
     if certificate.price > int(shown):
         raise BadRequest(f"The price of certificate #{token_id} rose to {exact_credits(certificate.price)}: "

@@ -111,7 +111,8 @@ def describe_rule(settings: RelaySettings) -> str:
 def _live_states(services) -> dict[str, RelayState] | None:
     """The relays' states from status.json, or None when the node is not running (no file, or stale)."""
     status = services.node_status()
-    if not status or services.wall() - float(status.get("written_at") or 0) > STALE_AFTER_S:
+    written_at = status.get("written_at") if isinstance(status, dict) else None
+    if not isinstance(written_at, (int, float)) or services.wall() - written_at > STALE_AFTER_S:
         return None
     states = {}
     for entry in status.get("relays") or []:

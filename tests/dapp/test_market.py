@@ -258,6 +258,7 @@ def test_buy_queues_the_listing_at_its_price_as_the_maximum(auth, market):
     (3, CREDIT, "Certificate #3 is not for sale (any more)."),
     (2, CREDIT // 5, "The price of certificate #2 rose to 0.25 credits: look again and buy at the new price."),
     (2, "lots", "The form lacks the price you saw"),
+    (2, "²", "The form lacks the price you saw"),
 ])
 def test_buy_refuses_my_own_an_unlisted_or_a_dearer_certificate(auth, market, token_id, price, message):
     auth.login()
@@ -320,6 +321,7 @@ def test_a_typed_lowercase_address_wins_over_the_picker_and_is_checksummed(auth,
     ({"to": ADDRESS.lower(), "amount": "1"}, "That is this node&#39;s own account: choose another recipient."),
     ({"to": OTHER, "amount": "0.0"}, "The amount must be more than 0 credits."),
     ({"to": OTHER, "amount": "1.5 credits"}, "Write the amount in credits"),
+    ({"to": OTHER, "amount": "١.٥"}, "Write the amount in credits"),
     ({"to": OTHER}, "Write the amount in credits"),
 ])
 @pytest.mark.parametrize("step", ["/market/send", "/market/send/confirm"])

@@ -130,12 +130,17 @@ def test_stale_status_says_the_node_is_not_running_and_shows_the_journals_last_s
     assert "No state known yet" in pump
 
 
-def test_missing_status_counts_as_not_running(client, auth):
+@pytest.mark.parametrize("text", [None, "{not json", '{"written_at": "soon", "relays": []}', "[1, 2]"])
+def test_missing_or_garbled_status_counts_as_not_running(client, auth, node_config, text):
+    if text is not None:
+        node_config.data_dir.mkdir(parents=True, exist_ok=True)
+        node_config.status_path.write_text(text)
     auth.login()
 
-    page = client.get("/relays/").get_data(as_text=True)
+    response = client.get("/relays/")
 
-    assert "The node is not running" in page
+    assert response.status_code == 200
+    assert "The node is not running" in response.get_data(as_text=True)
 
 
 # -- the override form ------------------------------------------------------------------------
