@@ -52,7 +52,7 @@ def _parse(body: object) -> DataRequest:
 
 def _authorise(services, asked: DataRequest, signature: str, now: float) -> None:
     """Every check before data leaves the node; raises RequestRefused with the status to answer."""
-    if asked.subject != services.address:
+    if asked.subject.lower() != services.address.lower():
         raise RequestRefused("this node serves only its own member's data", 404)
     if asked.expiry < now:
         raise RequestRefused("request expired", 401)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 import threading
 from datetime import datetime, timezone
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import PASSWORD, csrf_token
 
 from dapp import create_app
+from dapp.cli import set_password
 from dapp.data_api import NOT_ALLOWED
 from dapp.data_request import SCOPE_ENERGY_15MIN, SCOPE_POWER_1S, DataRequest, Domain, sign
 from dapp.db import Access
@@ -261,6 +264,28 @@ def test_with_the_chain_stopped_the_subjects_node_serves_nothing(make_pair):
     assert refusal.status == 503
     assert "the chain is unreachable" in str(refusal)
     assert pair.accesses()[0].outcome == "refused"
+
+
+def test_the_consents_page_shows_the_fetched_intervals_beside_the_households_own(pair):
+    pair.grant()
+    set_password(pair.recipient.config, PASSWORD)
+    client = create_app({"TESTING": True}, services=pair.recipient).test_client()
+    client.post("/auth/login", data={"password": PASSWORD, "csrf_token": csrf_token(client)})
+    day = datetime.fromtimestamp(pair.clock.now, pair.recipient.timezone).date()
+    midnight = int(datetime.combine(day, datetime.min.time(), pair.recipient.timezone).timestamp())
+
+    response = client.post("/consents/fetch", data={"subject": SUBJECT.address, "from": day.isoformat(),
+                                                     "to": day.isoformat(), "csrf_token": csrf_token(client, "/now/")})
+
+    page = response.get_data(as_text=True)
+    chart = json.loads(re.search(r"data-chart='([^']+)'", page).group(1))
+    stored = pair.stored(midnight, int(pair.clock.now))
+    assert response.status_code == 200
+    assert chart["peer"] == [row["import_wh"] for row in stored]
+    assert [value is not None for value in chart["peer"]].count(True) == 12  # the subject's three metered hours
+    assert chart["mine"] == [None] * len(stored)  # the recipient's own meter has no readings
+    assert "Their node did not share" not in page
+    assert (pair.accesses()[0].outcome, pair.accesses()[0].rows) == ("served", len(stored))
 
 
 # -- signed requests --------------------------------------------------------------------------
