@@ -15,7 +15,7 @@ from dapp import periods
 from dapp.allocation_steps import KEY_FORMULAS, explain
 from dapp.auth import login_required
 from dapp.errors import BadRequest
-from dapp.ledger_view import CommunityHistory, Totals, WhatIf, bill_line, day_books, load_settled
+from dapp.ledger_view import CommunityHistory, Totals, WhatIf, bill_line, day_books, for_intervals, load_settled
 
 bp = Blueprint("bill", __name__, url_prefix="/bill")
 
@@ -82,16 +82,24 @@ def export():
         raise BadRequest("say which period to export: ?month=2026-01 or ?date=2026-01-31")
     kind, first = _period(services)
     length = periods.interval_seconds(services)
+    days = _days(kind, first, services, length)
     with services.mirror() as mirror:
         history = CommunityHistory(mirror)
         member_id = history.member_id_of(services.address)
         if member_id is None:
             raise BadRequest("this node's account is not a member of the community (yet): there is no bill to export")
-        books = day_books(mirror, history, member_id, _days(kind, first, services, length), length)
+        books = day_books(mirror, history, member_id, days, length)
+        body = for_intervals(mirror, ("csv", member_id, length, services.config.timezone), days[0].first,
+                             days[-1].last, lambda: _csv(books, services.timezone))
+    label = first.isoformat()[:7] if kind == "month" else first.isoformat()
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="gridcommons-bill-{label}.csv"'})
+
+
+def _csv(books, zone) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    zone = services.timezone
     for book in books:
         for line in book.lines:
             writer.writerow((
@@ -100,9 +108,7 @@ def export():
                 line.from_grid_wh, line.to_community_wh, line.to_grid_wh, _decimal(line.paid), _decimal(line.received),
                 _decimal(line.net), _decimal(line.owed), _decimal(line.price), line.key.name,
             ))
-    label = first.isoformat()[:7] if kind == "month" else first.isoformat()
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="gridcommons-bill-{label}.csv"'})
+    return out.getvalue()
 
 
 def _period(services):

@@ -411,27 +411,27 @@ def _stamp(mirror: MirrorDB, first: int, last: int) -> tuple:
             mirror.interval_event_count("ReadingSubmitted", first, last))
 
 
+def for_intervals(mirror: MirrorDB, what: tuple, first: int, last: int, build):
+    """`build()`'s result for intervals [first, last], built again only once their events changed
+    (three indexed counts); `what` names the result and everything else it depends on."""
+    key = (str(mirror.path), first, last) + what
+    stamp = _stamp(mirror, first, last)
+    value = _books.get(key, stamp)
+    if value is None:
+        value = build()
+        _books.put(key, stamp, value)
+    return value
+
+
 def day_books(mirror: MirrorDB, history: CommunityHistory, member_id: int | None, days: list[Day],
               length: int) -> list[DayBook]:
     """The day books of consecutive days; a whole range unchanged since last time costs three counts."""
-    key = (str(mirror.path), member_id, days[0].first, days[-1].last, length)
-    stamp = _stamp(mirror, days[0].first, days[-1].last)
-    books = _books.get(key, stamp)
-    if books is None:
-        books = [_day_book(mirror, history, member_id, day, length) for day in days]
-        _books.put(key, stamp, books)
-    return books
+    def day_book(day: Day) -> DayBook:
+        return for_intervals(mirror, ("day", member_id, length), day.first, day.last,
+                             lambda: build_day(mirror, history, member_id, day, length))
 
-
-def _day_book(mirror, history, member_id, day: Day, length: int) -> DayBook:
-    key = (str(mirror.path), member_id, day.first, day.last, length)
-    stamp = _stamp(mirror, day.first, day.last)
-    book = _books.get(key, stamp)
-    if book is None:
-        book = build_day(mirror, history, member_id, day, length)
-        _books.put(key, stamp, [book])
-        return book
-    return book[0]
+    return for_intervals(mirror, ("days", member_id, length), days[0].first, days[-1].last,
+                         lambda: [day_book(day) for day in days])
 
 
 def rank_share(member_import_wh: dict[int, int], member_id: int | None) -> float | None:
