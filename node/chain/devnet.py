@@ -39,16 +39,25 @@ class LocalCommunity:
         self.w3 = w3
         self.abis = load_abis(MANIFEST)
         self.admin = w3.eth.accounts[0]
+        first_block = w3.eth.block_number + 1
         token = self._deploy("EnergyToken", "Test Energy Credit", "TEC", self.admin)
         community = self._deploy("Community", token.address, self.admin, INTERVAL, GRACE, PRICE_PER_KWH, 0)
-        self.contracts = {"EnergyToken": token, "Community": community}
-        if "EnergyExchange" in self.abis:
-            self.contracts["EnergyExchange"] = self._deploy("EnergyExchange", community.address, token.address)
-        block = w3.eth.get_block(w3.eth.block_number)
+        # Every contract of `ape run deploy`, wired the same way (scripts/_ledger.py deploy_all).
+        self.contracts = {
+            "EnergyToken": token,
+            "Community": community,
+            "ConsentRegistry": self._deploy("ConsentRegistry", community.address, token.address),
+            "EnergyCertificate": self._deploy("EnergyCertificate", community.address, token.address,
+                                              "Test Energy Credit Certificate", "CERT"),
+            "EnergyExchange": self._deploy("EnergyExchange", community.address, token.address),
+        }
+        self.send(community.functions.grantRole(community.functions.CERTIFIER_ROLE().call(),
+                                                self.contracts["EnergyCertificate"].address))
+        block = w3.eth.get_block(first_block)
         self.deployment = Deployment(
             network=network,
             chain_id=w3.eth.chain_id,
-            deploy_block=block["number"] - len(self.contracts) + 1,
+            deploy_block=first_block,
             deploy_block_hash=block["hash"].hex(),
             deployer=self.admin,
             contracts={name: c.address for name, c in self.contracts.items()},

@@ -14,7 +14,7 @@ from node import config as config_module
 from node.runtime.live import LiveSamples
 
 PASSWORD = "correct horse battery"
-ADDRESS = "0x70997970C51812dc3A04C010aD2bE8Cde92CB5a8"  # anvil's dev account 1
+ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's dev account 1
 NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 
 
