@@ -35,7 +35,7 @@ PERIOD_LENGTHS = {3600: "hour", 86400: "day", 7 * 86400: "week", 30 * 86400: "30
 DEFAULT_VALIDITY = 30 * 86400
 MAX_VALIDITY = 5 * 365 * 86400  # a consent ends within five years; renew it to go on
 MAX_PRICE = 2**128 - 1  # the registry's uint128
-ACTION_KINDS = ("grant_consent", "renew_consent", "revoke_consent")
+ACTION_KINDS = ("grant_consent", "renew_consent", "revoke_consent", "pay_consent", "release_consent")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _ZERO = "0x" + "0" * 40
 _TIME_INPUT = "%Y-%m-%dT%H:%M"
@@ -75,6 +75,14 @@ class Consent:
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if now >= self.valid_until else "live"
+
+    def periods_payable(self, now: float) -> int:
+        """How many more periods the registry accepts now: the last one must start before the end."""
+        if not self.period_length:
+            return 0
+        paid = self.paid_until if self.paid_until and self.paid_until > now else None
+        start = paid or max(int(now), self.valid_from)
+        return max(0, -(-(self.valid_until - start) // self.period_length))
 
     @property
     def scope_names(self) -> list[str]:
@@ -212,6 +220,42 @@ def revoke(grant_id: int):
     return redirect(url_for("consents.page"))
 
 
+@bp.route("/<int:grant_id>/pay", methods=["POST"])
+@login_required
+def pay(grant_id: int):
+    """Prepay whole periods of a paid consent given to this household (approve, then pay)."""
+    services = _services()
+    now = services.clock()
+    consent = _consent(services, grant_id, now, recipient=services.address)
+    if not consent.price_per_period:
+        raise BadRequest(f"Consent #{grant_id} is free: there is nothing to pay.")
+    fit = consent.periods_payable(now)
+    try:
+        periods = int(request.form.get("periods", ""))
+    except ValueError:
+        periods = 0
+    if not 1 <= periods <= fit:
+        raise BadRequest(f"Pay for 1 to {fit} whole periods: no more fit before consent #{grant_id} ends.")
+    amount = periods * consent.price_per_period
+    request_action("pay_consent", {"grant_id": grant_id, "periods": periods, "amount": amount},
+                   f"Pay {periods} × {consent.period_name} for consent #{grant_id}")
+    flash(f"Payment for consent #{grant_id} queued.")
+    return redirect(url_for("consents.page"))
+
+
+@bp.route("/<int:grant_id>/release", methods=["POST"])
+@login_required
+def release(grant_id: int):
+    """Collect what a paid consent of this household has earned so far (and refund the rest once it ended)."""
+    services = _services()
+    consent = _consent(services, grant_id, services.clock(), subject=services.address, live=False)
+    if not consent.price_per_period:
+        raise BadRequest(f"Consent #{grant_id} is free: there are no payments to release.")
+    request_action("release_consent", {"grant_id": grant_id}, f"Release payments of consent #{grant_id}")
+    flash(f"Release of consent #{grant_id}'s payments queued.")
+    return redirect(url_for("consents.page"))
+
+
 @bp.route("/fetch", methods=["POST"])
 @login_required
 def fetch():
@@ -244,11 +288,17 @@ def fetch():
 
 
 def _own_live_consent(services, grant_id: int, now: float) -> Consent:
+    return _consent(services, grant_id, now, subject=services.address)
+
+
+def _consent(services, grant_id: int, now: float, live: bool = True, **party) -> Consent:
+    """The mirrored grant `grant_id` with this household as `subject=` or `recipient=`; live unless told."""
     with services.mirror() as mirror:
-        found = [c for c in consents(mirror, subject=services.address) if c.grant_id == grant_id]
+        found = [c for c in consents(mirror, **party) if c.grant_id == grant_id]
     if not found:
-        raise BadRequest(f"Consent #{grant_id} is not one this household gave (or the node has not mirrored it yet).")
-    if found[0].state(now) != "live":
+        role = "gave" if "subject" in party else "received"
+        raise BadRequest(f"Consent #{grant_id} is not one this household {role} (or the node has not mirrored it yet).")
+    if live and found[0].state(now) != "live":
         raise BadRequest(f"Consent #{grant_id} is {found[0].state(now)}: grant a new one instead.")
     return found[0]
 

@@ -38,7 +38,8 @@ def granted(block: int, grant_id: int, subject: str, recipient: str, scope: int,
 
 
 def registry_events() -> list[MirroredEvent]:
-    """#1 live, #2 expired, #3 revoked, #4 renewed and paid (all mine); #5 given to me; #6 between others."""
+    """#1 live, #2 expired, #3 revoked, #4 renewed and paid (all mine); #5 free and #7 paid, given to me;
+    #6 between others."""
     r = "ConsentRegistry"
     return [
         event(1, "Community", "MemberAdded", memberId=1, account=ADDRESS, meterIdHash="0x" + "11" * 32),
@@ -53,6 +54,8 @@ def registry_events() -> list[MirroredEvent]:
         event(16, r, "ConsentPaid", grantId=4, payer=OUTSIDER, periods=5, amount=CREDIT // 2, paidUntil=NOW_INT + 4 * DAY),
         granted(17, 5, THIRD, ADDRESS, 1, 3, NOW_INT + 7 * DAY),
         granted(18, 6, OTHER, THIRD, 1, 1, NOW_INT + 7 * DAY),
+        granted(19, 7, OTHER, ADDRESS, 1, 1, NOW_INT + 7 * DAY, price=CREDIT // 10, period=DAY),
+        event(20, r, "ConsentPaid", grantId=7, payer=ADDRESS, periods=3, amount=3 * CREDIT // 10, paidUntil=NOW_INT + 2 * DAY),
     ]
 
 
@@ -60,7 +63,7 @@ def registry_events() -> list[MirroredEvent]:
 def mirrored(node_config):
     node_config.data_dir.mkdir(parents=True, exist_ok=True)
     mirror = MirrorDB(node_config.mirror_path)
-    mirror.append(registry_events(), {}, 20, 32)
+    mirror.append(registry_events(), {}, 30, 32)
     mirror.close()
     return node_config
 
@@ -120,7 +123,8 @@ def test_consents_page_needs_a_login(client):
     assert (response.status_code, response.headers["Location"]) == (302, "/auth/login?next=/consents/")
 
 
-@pytest.mark.parametrize("path", ["/consents/grant", "/consents/1/renew", "/consents/1/revoke", "/consents/fetch"])
+@pytest.mark.parametrize("path", ["/consents/grant", "/consents/1/renew", "/consents/1/revoke", "/consents/7/pay",
+                                  "/consents/4/release", "/consents/fetch"])
 def test_posting_without_a_login_goes_to_the_login_page(client, mirrored, path):
     response = client.post(path, data={"csrf_token": csrf_token(client)})
 
@@ -128,11 +132,13 @@ def test_posting_without_a_login_goes_to_the_login_page(client, mirrored, path):
     assert queued(mirrored) == []
 
 
-@pytest.mark.parametrize("path", ["/consents/grant", "/consents/1/renew", "/consents/1/revoke", "/consents/fetch"])
+@pytest.mark.parametrize("path", ["/consents/grant", "/consents/1/renew", "/consents/1/revoke", "/consents/7/pay",
+                                  "/consents/4/release", "/consents/fetch"])
 def test_posting_without_the_csrf_token_is_refused(client, auth, mirrored, path):
     auth.login()
 
-    response = client.post(path, data={**GRANT, "subject": THIRD, "from": "2025-12-31", "to": "2025-12-31"})
+    response = client.post(path, data={**GRANT, "subject": THIRD, "from": "2025-12-31", "to": "2025-12-31",
+                                       "periods": "1"})
 
     assert "The form was refused" in refusal(response)
     assert queued(mirrored) == []
@@ -166,7 +172,19 @@ def test_consents_others_gave_me_are_listed_with_a_fetch_form(client, auth, mirr
     response = client.get("/consents/")
 
     assert f"5 {pseudonym(THIRD)} {THIRD[:6]}…{THIRD[-4:]} energy per 15 min community balancing" in text(response)
-    assert re.findall(r'name="subject" value="([^"]+)"', response.get_data(as_text=True)) == [THIRD]
+    assert (f"7 {pseudonym(OTHER)} {OTHER[:6]}…{OTHER[-4:]} energy per 15 min research 2025-12-31 01:00 CET – "
+            "2026-01-08 01:00 CET 0.10 credits per day paid until 2026-01-03 01:00 CET live") in text(response)
+    assert re.findall(r'name="subject" value="([^"]+)"', response.get_data(as_text=True)) == [OTHER, THIRD]
+
+
+def test_a_paid_consent_given_to_me_offers_to_pay_the_periods_that_still_fit(client, auth, mirrored):
+    auth.login()
+
+    page = client.get("/consents/").get_data(as_text=True)
+
+    assert re.findall(r'action="/consents/(\d+)/pay"', page) == ["7"]
+    assert 'name="periods" min="1" max="5"' in page
+    assert re.findall(r'action="/consents/(\d+)/release"', page) == ["4"]
 
 
 def test_the_recipient_list_offers_the_other_members_by_pseudonym(client, auth, mirrored):
@@ -337,6 +355,49 @@ def test_the_revoke_form_asks_for_confirmation(client, auth, mirrored):
     page = client.get("/consents/").get_data(as_text=True)
 
     assert 'data-confirm="Revoke consent #1? The recipient loses access at once."' in page
+
+
+# -- payments ---------------------------------------------------------------------------------
+
+
+def test_pay_queues_pay_consent_with_the_amount_for_the_periods(auth, mirrored):
+    auth.login()
+
+    auth.post("/consents/7/pay", {"periods": "3"})
+
+    assert queued(mirrored) == [("pay_consent", {"grant_id": 7, "periods": 3, "amount": 3 * CREDIT // 10})]
+
+
+@pytest.mark.parametrize("grant_id, periods, message", [
+    (7, "6", "Pay for 1 to 5 whole periods: no more fit before consent #7 ends."),
+    (7, "0", "Pay for 1 to 5 whole periods"),
+    (7, "two", "Pay for 1 to 5 whole periods"),
+    (5, "1", "Consent #5 is free: there is nothing to pay."),
+    (4, "1", "Consent #4 is not one this household received"),
+])
+def test_pay_refuses_what_the_registry_would_refuse(auth, mirrored, grant_id, periods, message):
+    auth.login()
+
+    assert message in refusal(auth.post(f"/consents/{grant_id}/pay", {"periods": periods}))
+    assert queued(mirrored) == []
+
+
+def test_release_queues_release_consent_for_my_paid_consent(auth, mirrored):
+    auth.login()
+
+    auth.post("/consents/4/release")
+
+    assert queued(mirrored) == [("release_consent", {"grant_id": 4})]
+
+
+@pytest.mark.parametrize("grant_id, message", [
+    (1, "Consent #1 is free: there are no payments to release."), (7, "Consent #7 is not one this household gave"),
+])
+def test_release_refuses_free_consents_and_others(auth, mirrored, grant_id, message):
+    auth.login()
+
+    assert message in refusal(auth.post(f"/consents/{grant_id}/release"))
+    assert queued(mirrored) == []
 
 
 # -- fetching a peer's data -------------------------------------------------------------------
