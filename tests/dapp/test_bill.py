@@ -265,3 +265,23 @@ def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, 
     assert line["net_credits"] == ("-" if mine.tokenDelta < 0 else "") + f"0.{abs(mine.tokenDelta):018d}"
     assert (int(line["to_community_wh"]), int(line["to_grid_wh"])) == (100 - surplus, surplus)
     assert "gives exactly what the chain booked" in page
+
+
+@pytest.mark.parametrize("key, step", [
+    (AllocationKey.STATIC, "they split the R = "),
+    (AllocationKey.PRIORITY, "Level 0 ("),
+])
+def test_every_key_is_explained_with_its_own_steps_and_matches_the_booking(client, auth, services, key, step):
+    made = Ledger(start_time=int(NOW) - 3600, key=key)
+    made.add_member(ADDRESS, producer=False, consumer=True, coefficient_ppm=300_000, priority=1)
+    made.add_member(PRODUCER, producer=True, consumer=False)
+    made.add_member(NEIGHBOUR, producer=False, consumer=True, coefficient_ppm=600_000, priority=0)
+    outcome = made.interval(NOON, {1: (500, 0), 2: (0, 700), 3: (400, 0)})
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get(f"/bill/interval/{NOON}").get_data(as_text=True)
+
+    assert "gives exactly what the chain booked" in page
+    assert step in page
+    assert f"Why did I get {energy(outcome.members[0].allocated_wh)}?" in page
