@@ -1,0 +1,126 @@
+"""Browser tests: two households' nodes (producer and consumer) run for real against anvil, with
+accelerated time and their DApps on local ports; Debian's Chromium drives the DApps through Playwright.
+
+Screenshots of every page go to .screenshots/ (desktop and phone sizes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "node"))
+
+from nodekit import ENV, KeptTime, wait_until  # noqa: E402
+
+from dapp.cli import set_password  # noqa: E402
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
+from node.chain.client import connect  # noqa: E402
+from node.chain.devnet import LocalCommunity, dev_account  # noqa: E402
+from node.runtime.devnode import write_dev_node  # noqa: E402
+from node.runtime.node import NodeRuntime  # noqa: E402
+
+ANVIL_PORT = 18750
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery"
+SCREENSHOTS = Path(__file__).parents[2] / ".screenshots"
+TIME_FACTOR = 60.0  # a 15-minute interval passes in 15 s
+DAY = 86400
+# Chromium as root in a container, on a machine whose network is closed.
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--mute-audio",
+]
+HOUSEHOLDS = {
+    # name: (dev account, profile, producer, consumer, DApp port)
+    "producer": (1, "producer", True, False, 18751),
+    "consumer": (2, "consumer", False, True, 18752),
+}
+
+
+class Household:
+    """One running node with its DApp."""
+
+    def __init__(self, name: str, account, runtime: NodeRuntime, url: str):
+        self.name = name
+        self.account = account
+        self.runtime = runtime
+        self.url = url
+
+
+@pytest.fixture(scope="session")
+def households(tmp_path_factory):
+    anvil = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
+    anvil.start()
+    w3 = connect(anvil.url)
+    latest = w3.eth.get_block("latest")["timestamp"]
+    start = (latest // DAY + 1) * DAY + 11 * 3600  # 11:00 UTC: the producer's panels produce
+    w3.provider.make_request("evm_setNextBlockTimestamp", [start])
+    w3.provider.make_request("evm_mine", [])
+    community = LocalCommunity(w3)
+    kept = KeptTime(w3, start, factor=TIME_FACTOR)
+    root = tmp_path_factory.mktemp("households")
+    made = {}
+    for name, (index, profile, producer, consumer, port) in HOUSEHOLDS.items():
+        account = dev_account(index)
+        community.admit(account.address, producer, consumer)
+        token = community.contracts["EnergyToken"]
+        community.send(token.functions.issue(account.address, 10 * 10**18, b"\x00" * 32))
+        peers = "\n".join(
+            f'"{dev_account(other[0]).address}" = "http://127.0.0.1:{other[4]}"'
+            for other_name, other in HOUSEHOLDS.items() if other_name != name
+        )
+        config = write_dev_node(
+            root / name, name, account, community.deployment, anvil.url,
+            f'source = "simulator"\nprofile = "{profile}"\nseed = {index}\nevery_seconds = 10',
+            kept.clock, settle_patience=900, dapp=f"port = {port}\n\n[dapp.peers]\n{peers}",
+        )
+        set_password(config, PASSWORD)
+        runtime = NodeRuntime(config, env=ENV, backoff=(0.5, 1.0))
+        made[name] = Household(name, account, runtime, f"http://127.0.0.1:{port}")
+    for household in made.values():
+        household.runtime.start()
+    for household in made.values():
+        assert wait_until(lambda: _answers(household.url), 30), f"{household.name}'s DApp never answered"
+    yield made
+    for household in made.values():
+        household.runtime.stop()
+    kept.stop()
+    anvil.stop()
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url + "/auth/login", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def login(browser, household, viewport=None):
+    """A new browser context (its own cookies) logged in to `household`'s DApp."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(household.url + "/auth/login")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/now/")
+    return page
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
