@@ -233,7 +233,7 @@ def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, 
         set_time(start)
         local = LocalCommunity(w3)
         me, producer, neighbour = (dev_account(n).address for n in (1, 2, 3))
-        services.address = me  # this node is the first member (conftest's ADDRESS is no anvil account)
+        assert me == ADDRESS  # this node is the first member
         local.admit(me, producer=True, consumer=True)
         local.admit(producer, producer=True, consumer=False)
         local.admit(neighbour, producer=False, consumer=True)
