@@ -22,6 +22,7 @@ bp = Blueprint("data_api", __name__, url_prefix="/api/v1")
 CSRF_EXEMPT = True  # signed machine-to-machine requests, no session
 
 MAX_EXPIRY_AHEAD = 300  # seconds: a signed request is short-lived, so its nonce need not be kept long
+MAX_FUTURE = 86400  # seconds past the node's time a range may reach (clocks differ a little; the data does not exist)
 NOT_ALLOWED = "no valid consent for this recipient, scope and time"
 
 
@@ -64,6 +65,8 @@ def _authorise(services, asked: DataRequest, signature: str, now: float) -> None
         raise RequestRefused("toTime must be later than fromTime", 400)
     if asked.to_time - asked.from_time > MAX_RANGE:
         raise RequestRefused(f"ask for at most {MAX_RANGE // 86400} days at a time", 400)
+    if asked.to_time > now + MAX_FUTURE:
+        raise RequestRefused("toTime is more than a day after the node's time: there is no data yet", 400)
     try:
         domain = Domain.from_deployment(services.config.chain.deployment)
         genuine = signed_by_recipient(asked, domain, signature)

@@ -45,7 +45,8 @@ MAX_RANGE = 31 * 86400  # seconds of data one request may ask for
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _NONCE = re.compile(r"0x[0-9a-fA-F]{64}")
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
-_UINT32, _UINT64 = 2**32 - 1, 2**64 - 1
+_UINT32 = 2**32 - 1
+_LAST_TIME = 253_402_300_799  # 9999-12-31 23:59:59 UTC: later times fit uint64 but no calendar (nor SQLite)
 
 
 def scope_names(scope: int) -> list[str]:
@@ -104,10 +105,10 @@ class DataRequest:
             subject=_address(data, "subject"),
             recipient=_address(data, "recipient"),
             scope=_uint(data, "scope", _UINT32),
-            from_time=_uint(data, "fromTime", _UINT64),
-            to_time=_uint(data, "toTime", _UINT64),
+            from_time=_uint(data, "fromTime", _LAST_TIME),
+            to_time=_uint(data, "toTime", _LAST_TIME),
             nonce=_nonce(data),
-            expiry=_uint(data, "expiry", _UINT64),
+            expiry=_uint(data, "expiry", _LAST_TIME),
         )
 
 

@@ -331,10 +331,11 @@ def test_a_request_for_another_members_data_is_refused_with_404(pair):
     ({"scope": SCOPE_ENERGY_15MIN | SCOPE_POWER_1S}, "this node serves scope energy_15min (1) only"),
     ({"to_time": "from"}, "toTime must be later than fromTime"),
     ({"from_time": "32 days ago"}, "ask for at most 31 days at a time"),
+    ({"to_time": "2 days ahead"}, "toTime is more than a day after the node's time: there is no data yet"),
 ])
 def test_a_request_out_of_bounds_is_refused_with_400_and_logged(pair, changes, message):
     now = int(pair.clock.now)
-    moments = {"now+301": now + 301, "from": now - 7200, "32 days ago": now - 32 * DAY}
+    moments = {"now+301": now + 301, "from": now - 7200, "32 days ago": now - 32 * DAY, "2 days ahead": now + 2 * DAY}
     changes = {name: moments.get(value, value) for name, value in changes.items()}
 
     answer = pair.post(pair.signed(**changes))
@@ -346,6 +347,9 @@ def test_a_request_out_of_bounds_is_refused_with_400_and_logged(pair, changes, m
 @pytest.mark.parametrize("body, message", [
     ("not json", 'send JSON {"request": {...DataRequest fields}, "signature": "0x..."}'),
     ({"request": {}}, 'send JSON {"request": {...DataRequest fields}, "signature": "0x..."}'),
+    ({"request": {"recipient": RECIPIENT.address, "subject": SUBJECT.address, "scope": 1, "fromTime": 2**64 - 2,
+                  "toTime": 2**64 - 1, "nonce": "0x" + "00" * 32, "expiry": 2**64 - 1}, "signature": "0x"},
+     "`fromTime` must be a whole number from 0 to 253402300799"),
     ({"request": {"recipient": RECIPIENT.address}, "signature": "0x"},
      "`request` must have exactly the fields expiry, fromTime, nonce, recipient, scope, subject, toTime"),
 ])
