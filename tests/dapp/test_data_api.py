@@ -30,7 +30,6 @@ from dapp.services import NodeServices
 from node import config as config_module
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
-from node.chain.contracts import load_abis
 from node.chain.deployment import save
 from node.chain.devnet import MANIFEST, LocalCommunity, dev_account
 from node.store.samples import Sample
@@ -120,11 +119,10 @@ def make_pair(tmp_path):
         clock = Clock()
         clock.now = _later_day(w3)
         community = LocalCommunity(w3)
-        registry = _deploy_registry(community)
+        registry = community.contracts["ConsentRegistry"]
         for member in (SUBJECT, RECIPIENT):
             community.admit(member.address, producer=True, consumer=True, prepaid=0)
-        deployment = dataclasses.replace(
-            community.deployment, contracts={**community.deployment.contracts, "ConsentRegistry": registry.address})
+        deployment = community.deployment
         record = save(deployment, tmp_path / "deployments")
         subject = NodeServices(_config(tmp_path / "subject", chain.url, record), SUBJECT.address, clock, wall=clock)
         _fill_store(subject, clock.now)
@@ -158,15 +156,6 @@ def _later_day(w3) -> int:
     w3.provider.make_request("evm_setTime", [start])
     w3.provider.make_request("evm_mine", [])
     return start
-
-
-def _deploy_registry(community: LocalCommunity):
-    w3, abi = community.w3, load_abis(MANIFEST)["ConsentRegistry"]
-    bytecode = json.loads(MANIFEST.read_text())["contractTypes"]["ConsentRegistry"]["deploymentBytecode"]["bytecode"]
-    factory = w3.eth.contract(abi=abi, bytecode=bytecode)
-    args = (community.contracts["Community"].address, community.contracts["EnergyToken"].address)
-    receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": community.admin}))
-    return w3.eth.contract(address=receipt["contractAddress"], abi=abi)
 
 
 def _config(folder: Path, rpc: str, deployment: Path, peers: dict | None = None):
