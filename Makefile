@@ -57,6 +57,8 @@ bench: setup browser
 	$(BIN)/python -m bench.meter_memory
 	$(BIN)/python -m bench.node_settlement
 	$(BIN)/python -m bench.node_resources
+	$(BIN)/python -m bench.dapp_latency
+	$(BIN)/python -m bench.dapp_live
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:
