@@ -8,6 +8,7 @@ afterwards only the blocks the mirror added since, and starts over when the mirr
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ class Flows:
     """Per interval number: what the chain booked for one member (Wh)."""
 
     member_id: int | None = None
+    version: int = 0  # changes whenever the figures below may have
     allocated: dict[int, int] = field(default_factory=dict)  # MemberSettled.allocatedWh
     settled_import: dict[int, int] = field(default_factory=dict)  # importWh of its settled readings
     sold: dict[int, int] = field(default_factory=dict)  # its export taken by the community
@@ -37,10 +39,11 @@ class MemberFlows:
     def __init__(self, account: str):
         self.account = account
         self._lock = threading.Lock()
+        self._versions = itertools.count(1)
         self._start_over()
 
     def _start_over(self) -> None:
-        self._flows = Flows()
+        self._flows = Flows(version=next(self._versions))
         self._last_block = -1
         self._reorgs: int | None = None
         self._readings: dict[int, tuple[int, int]] = {}  # interval -> (importWh, exportWh)
@@ -70,6 +73,8 @@ class MemberFlows:
             events.sort(key=lambda e: (e.block_number, e.log_index))
             for event in events:
                 self._apply(event)
+            if events:
+                self._flows.version = next(self._versions)
             self._last_block = cursor
             return self._flows
 

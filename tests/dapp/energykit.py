@@ -23,13 +23,15 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> in
     return int(datetime(year, month, day, hour, minute, tzinfo=ZONE).timestamp())
 
 
-def write_meter(node_config, clock, first: int, last: int, import_w, export_w, skip=range(0)) -> None:
+def write_meter(node_config, clock, first: int, last: int, import_w, export_w, skip=range(0),
+                origin: int | None = None) -> None:
     """Readings every 10 s from `first` to `last` inclusive (except times in `skip`); `import_w(ts)` and
-    `export_w(ts)` give the power after ts, and the registers count exactly that energy."""
+    `export_w(ts)` give the power after ts, and the registers count exactly that energy since `origin`
+    (default `first`: a later call with the same origin continues the registers)."""
     imported = exported = 0  # in Wh·s/3600: kept exact, floored to Wh as a meter does
     with MeterStore(node_config.store_path, StoreSettings(max_clock_skew=None), clock=clock, local=ZONE) as store:
-        for ts in range(first, last + 1, 10):
-            if ts not in skip:
+        for ts in range(first if origin is None else origin, last + 1, 10):
+            if ts >= first and ts not in skip:
                 store.add_sample(Sample(ts, "E0001", 1_000_000 + imported // 3600, 500_000 + exported // 3600,
                                         import_w(ts), export_w(ts)))
             imported += import_w(ts) * 10
