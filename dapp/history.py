@@ -20,7 +20,7 @@ from node.store.calendar import PERIODS, period_dates
 
 bp = Blueprint("history", __name__, url_prefix="/history")
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)  # so that every period and its neighbours exist
 
 

@@ -64,18 +64,21 @@ def _summary() -> dict:
         flows = member_flows(current_app, services.address).refresh(mirror)
     with services.store() as store:
         figures = today(store, flows, now, services.timezone)
-        latest = store.latest()
-    power = None
-    if services.live is not None:
-        sequence, sample, arrived_at = services.live.latest()
-        if sample is not None:
-            power = _power(sample, arrived_at, sequence, services.wall())
-    if power is None and latest is not None:
-        power = _power(latest, _arrival_estimate(services, latest), latest.ts, services.wall())
+        power = _current_power(services, store)
     return {"now": now, "power": power, "today": figures, "balance": _balances(services, flows.member_id)}
 
 
 # -- live power ---------------------------------------------------------------------------------
+
+def _current_power(services, store) -> dict | None:
+    """The live feed's newest sample; the newest stored reading before the first one, or beside the node."""
+    if services.live is not None:
+        sequence, sample, arrived_at = services.live.latest()
+        if sample is not None:
+            return _power(sample, arrived_at, sequence, services.wall())
+    latest = store.latest()
+    return None if latest is None else _power(latest, _arrival_estimate(services, latest), latest.ts, services.wall())
+
 
 def _power(sample, arrived_at: float, sequence: int, sent_at: float) -> dict:
     """One event: `arrived_at` is the wall time the node got the sample, `sent_at` the wall time now,
@@ -101,7 +104,7 @@ def _live_events(services):
         yield _event(_power(sample, arrived_at, sequence, services.wall()))
     while True:
         newer, sample, arrived_at = live.wait_after(sequence, HEARTBEAT_S)
-        if newer == sequence or sample is None:
+        if newer == sequence:
             yield KEEP_ALIVE
             continue
         sequence = newer
@@ -135,19 +138,31 @@ class Balances:
 
 
 class BalanceCache:
-    """The last answer of the chain, reused for BALANCE_TTL_S of wall time (thread-safe)."""
+    """The last answer of the chain, reused for BALANCE_TTL_S of wall time (thread-safe). While one
+    request asks the chain again, the others show the previous answer rather than wait for a slow chain."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._asking = threading.Lock()
         self._answer: tuple[float, Balances] | None = None
 
     def get(self, services, member_id: int | None) -> Balances:
-        with self._lock:
-            if self._answer is not None and services.wall() - self._answer[0] < BALANCE_TTL_S:
+        answer = self._answer
+        if self._fresh(answer, services):
+            return answer[1]
+        if not self._asking.acquire(blocking=answer is None):
+            return answer[1]
+        try:
+            if self._fresh(self._answer, services):  # asked by the request this one waited for
                 return self._answer[1]
             balances = _ask_chain(services, member_id)
             self._answer = (services.wall(), balances)
             return balances
+        finally:
+            self._asking.release()
+
+    @staticmethod
+    def _fresh(answer: tuple[float, Balances] | None, services) -> bool:
+        return answer is not None and services.wall() - answer[0] < BALANCE_TTL_S
 
 
 def _balances(services, member_id: int | None) -> Balances:

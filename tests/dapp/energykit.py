@@ -66,7 +66,8 @@ class Events:
                          coefficientPpm=0, priority=0)
 
     def reading(self, interval: int, member_id: int, import_wh: int, export_wh: int) -> "Events":
-        return self.emit("ReadingSubmitted", interval=interval, memberId=member_id, importWh=import_wh, exportWh=export_wh)
+        return self.emit("ReadingSubmitted", interval=interval, memberId=member_id, importWh=import_wh,
+                         exportWh=export_wh)
 
     def settled(self, interval: int, allocations: dict[int, int], production_wh: int) -> "Events":
         """One settlement, as Community.settle logs it: each member, then the interval."""

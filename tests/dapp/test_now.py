@@ -264,3 +264,24 @@ def test_stream_beside_the_node_polls_the_store(client, auth, services, today_da
     assert first == (str(NOW), {"ts": NOW, "import_w": 0, "export_w": 720, "arrived_at": NOW, "sequence": NOW,
                                 "sent_at": NOW})
     assert quiet == b": keep-alive\n\n"
+
+
+def test_balances_are_asked_of_the_chain_at_most_once_per_five_seconds(client, auth, services, clock, monkeypatch):
+    from node.chain.client import ChainUnreachable
+
+    asked = []
+
+    def unreachable():
+        asked.append(clock.now)
+        raise ChainUnreachable("no chain client answers")
+
+    monkeypatch.setattr(services, "chain", unreachable)
+    auth.login()
+
+    client.get("/now/api/summary")
+    client.get("/now/")
+    clock.now += now.BALANCE_TTL_S
+    balance = client.get("/now/api/summary").get_json()["balance"]
+
+    assert asked == [clock.now - now.BALANCE_TTL_S, clock.now]
+    assert balance["error"] == "chain unreachable"
