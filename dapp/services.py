@@ -62,6 +62,7 @@ class NodeServices:
     wall: Callable[[], float] = time.time
     live: LiveSamples | None = None  # set when the DApp runs inside the node
     signer: object | None = None  # the node key, for signed data requests to peers
+    running_status: Callable[[], dict] | None = None  # the node's own status, when the DApp runs inside it
     _pools: dict = field(default_factory=dict, repr=False)
     _chain: ChainAccess | None = field(default=None, repr=False)
     _chain_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -125,7 +126,10 @@ class NodeServices:
         return self._pool("relays", lambda: RelayJournal(self.config.relay_journal_path)).get()
 
     def node_status(self) -> dict | None:
-        """status.json as the running node last wrote it (None before the node first ran)."""
+        """The node's status as `gridcommons node status` reads it from status.json (None before the
+        node first ran); inside the node, asked directly, in the same shape."""
+        if self.running_status is not None:
+            return json.loads(json.dumps(self.running_status(), default=str))
         try:
             return json.loads(self.config.status_path.read_text())
         except (OSError, ValueError):

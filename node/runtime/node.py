@@ -300,7 +300,7 @@ class NodeRuntime:
         from dapp.services import NodeServices
 
         services = NodeServices(self.config, self.account.address, self.clock, self.wall, live=self.live,
-                                signer=self.account)
+                                signer=self.account, running_status=self.status)
         d = self.config.dapp
         tls = (str(d.tls_cert), str(d.tls_key)) if d.tls_cert else None
         server = DappServer(create_app(services=services), d.host, d.port, tls)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "node"))
 
@@ -37,6 +38,22 @@ HOUSEHOLDS = {
     # name: (dev account, profile, producer, consumer, DApp port)
     "producer": (1, "producer", True, False, 18751),
     "consumer": (2, "consumer", False, True, 18752),
+}
+# The consumer has a battery and a relay that switches the house to the community when it runs low.
+RELAYS = {
+    "consumer": """
+[battery]
+source = "simulator"
+soc_pct = 50
+
+[relays.community-supply]
+pin = 17
+rule = "battery"
+low_pct = 20
+high_pct = 80
+min_on_s = 0
+min_off_s = 0
+""",
 }
 
 
@@ -76,9 +93,10 @@ def households(tmp_path_factory):
             root / name, name, account, community.deployment, anvil.url,
             f'source = "simulator"\nprofile = "{profile}"\nseed = {index}\nevery_seconds = 10',
             kept.clock, settle_patience=900, dapp=f"port = {port}\n\n[dapp.peers]\n{peers}",
+            extra=RELAYS.get(name, ""),
         )
         set_password(config, PASSWORD)
-        runtime = NodeRuntime(config, env=ENV, backoff=(0.5, 1.0))
+        runtime = NodeRuntime(config, env=ENV, pin_factory=MockFactory(), backoff=(0.5, 1.0))
         made[name] = Household(name, account, runtime, f"http://127.0.0.1:{port}")
     for household in made.values():
         household.runtime.start()
@@ -119,6 +137,16 @@ def login(browser, household, viewport=None):
     page.click("button[type=submit]")
     page.wait_for_url("**/now/")
     return page
+
+
+def chain_contracts(household):
+    """The household's contracts on the chain, to check what the DApp did."""
+    from node.chain import deployment as records
+    from node.chain.contracts import CommunityContracts, load_abis
+    from node.chain.devnet import MANIFEST
+
+    config = household.runtime.config
+    return CommunityContracts(connect(config.chain.rpc), records.read(config.chain.deployment), load_abis(MANIFEST))
 
 
 def screenshot(page, name: str) -> None:

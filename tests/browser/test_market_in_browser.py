@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import login, screenshot, wait_until
-
-from node.chain.contracts import CommunityContracts, load_abis
-from node.chain.devnet import MANIFEST
-from node.chain.client import connect
-from node.chain import deployment as records
-
-
-def chain_contracts(household):
-    config = household.runtime.config
-    w3 = connect(config.chain.rpc)
-    return CommunityContracts(w3, records.read(config.chain.deployment), load_abis(MANIFEST))
+from conftest import chain_contracts, login, screenshot, wait_until
 
 
 def test_neighbour_buys_a_certificate_the_producer_minted_and_listed(browser, households):
