@@ -13,6 +13,7 @@ from gpiozero.pins.mock import MockFactory
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "node"))
 
+from browserkit import PASSWORD  # noqa: E402
 from nodekit import ENV, KeptTime, wait_until  # noqa: E402
 
 from dapp.cli import set_password  # noqa: E402
@@ -24,8 +25,6 @@ from node.runtime.node import NodeRuntime  # noqa: E402
 
 ANVIL_PORT = 18750
 CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "correct horse battery"
-SCREENSHOTS = Path(__file__).parents[2] / ".screenshots"
 TIME_FACTOR = 60.0  # a 15-minute interval passes in 15 s
 DAY = 86400
 # Chromium as root in a container, on a machine whose network is closed.
@@ -126,29 +125,3 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def login(browser, household, viewport=None):
-    """A new browser context (its own cookies) logged in to `household`'s DApp."""
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(household.url + "/auth/login")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/now/")
-    return page
-
-
-def chain_contracts(household):
-    """The household's contracts on the chain, to check what the DApp did."""
-    from node.chain import deployment as records
-    from node.chain.contracts import CommunityContracts, load_abis
-    from node.chain.devnet import MANIFEST
-
-    config = household.runtime.config
-    return CommunityContracts(connect(config.chain.rpc), records.read(config.chain.deployment), load_abis(MANIFEST))
-
-
-def screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -3,7 +3,7 @@ the household revokes, and the next fetch is refused; both through the DApps in 
 
 from __future__ import annotations
 
-from conftest import chain_contracts, login, screenshot, wait_until
+from browserkit import chain_contracts, login, screenshot, wait_until
 
 
 def fetch_from(page, household, subject, reload: bool = True) -> str:

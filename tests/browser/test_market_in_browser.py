@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import chain_contracts, login, screenshot, wait_until
+from browserkit import chain_contracts, login, screenshot, wait_until
 
 
 def test_neighbour_buys_a_certificate_the_producer_minted_and_listed(browser, households):

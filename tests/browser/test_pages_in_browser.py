@@ -4,7 +4,7 @@ desktop and a phone screen (screenshots in .screenshots/)."""
 from __future__ import annotations
 
 import pytest
-from conftest import login, screenshot, wait_until
+from browserkit import login, screenshot, wait_until
 
 PAGES = ["now", "history", "community", "bill", "market", "consents", "relays", "node"]
 PHONE = {"width": 390, "height": 844}

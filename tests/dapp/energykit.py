@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from conftest import ADDRESS
+from dappkit import ADDRESS
 
 from node.mirror.db import MirrorDB, MirroredEvent
 from node.store.samples import Sample

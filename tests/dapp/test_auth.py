@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 import pytest
-from conftest import PASSWORD, csrf_token
+from dappkit import PASSWORD, csrf_token
 
 from dapp import MENU, create_app
 from dapp.services import NodeServices

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import ADDRESS, NOW  # noqa: E402
+from dappkit import ADDRESS, NOW  # noqa: E402
 from ledgerkit import Ledger  # noqa: E402
 
 from dapp.units import credits, energy  # noqa: E402

@@ -7,7 +7,7 @@ import html
 import re
 
 import pytest
-from conftest import ADDRESS, NOW, csrf_token
+from dappkit import ADDRESS, NOW, csrf_token
 
 from dapp.consents import Consent, consents, policy_document, policy_hash
 from dapp.db import DappDB

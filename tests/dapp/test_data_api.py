@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import PASSWORD, csrf_token
+from dappkit import PASSWORD, csrf_token
 
 from dapp import create_app
 from dapp.cli import set_password

@@ -8,7 +8,7 @@ import time
 from dataclasses import asdict, replace
 
 import pytest
-from conftest import ADDRESS, PASSWORD, AuthActions
+from dappkit import ADDRESS, PASSWORD, AuthActions
 
 from dapp import create_app
 from dapp.cli import set_password

@@ -6,7 +6,7 @@ import json
 import threading
 
 import pytest
-from conftest import PASSWORD, AuthActions
+from dappkit import PASSWORD, AuthActions
 from energykit import ME, NEIGHBOUR, community, local, write_meter
 
 from dapp import create_app, now

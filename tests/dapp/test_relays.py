@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from conftest import ADDRESS, PASSWORD, AuthActions, csrf_token, node_config_for
+from dappkit import ADDRESS, PASSWORD, AuthActions, csrf_token, node_config_for
 from gpiozero.pins.mock import MockFactory
 
 from dapp import create_app
