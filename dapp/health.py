@@ -21,11 +21,14 @@ def page():
     services = current_app.extensions["gridcommons"]
     config = services.config
     report = collect_status(config, services.wall())
+    status = services.node_status() or {}
+    report["parts"] = status.get("parts") or report.get("parts")  # inside the node: as of now
+    report["account"] = status.get("account") or report.get("account")
     return render_template(
         "health.html",
         report=report,
         chain=_chain_details(services),
-        meter=(services.node_status() or {}).get("meter"),
+        meter=status.get("meter"),
         disk=_disk(config.data_dir),
     )
 
