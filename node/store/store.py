@@ -160,8 +160,9 @@ class MeterStore:
                     ],
                 )
                 self._close_intervals(max(s.ts for s in pending))
-        if self._last_maintenance is None or self._clock() - self._last_maintenance >= self.settings.maintain_every:
-            self.maintain()
+            # Only a store that writes thins: a reader (the DApp, `node status`) never writes.
+            if self._last_maintenance is None or self._clock() - self._last_maintenance >= self.settings.maintain_every:
+                self.maintain()
 
     def maintain(self) -> None:
         """Thin readings older than the retention window to the last one of each minute."""
