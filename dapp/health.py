@@ -7,9 +7,11 @@ import shutil
 from flask import Blueprint, current_app, render_template
 
 from dapp.auth import login_required
+from node.chain.validators import MethodUnavailable, detect_engine, validator_set
 
 bp = Blueprint("health", __name__, url_prefix="/node")
 
+_ENGINES: dict = {}  # chain RPC URL -> its EngineApi, or None for a chain without one (anvil)
 DATA_FILES = ("meter.sqlite", "outbox.sqlite", "mirror.sqlite", "relays.sqlite", "actions.sqlite", "dapp.sqlite")
 
 
@@ -35,7 +37,6 @@ def page():
 
 def _chain_details(services) -> dict:
     """Sync state and validator set; a dev chain (anvil) has no consensus API to ask."""
-    from node.chain.validators import MethodUnavailable, detect_engine, validator_set
     from node.errors import ChainError
 
     try:
@@ -51,11 +52,15 @@ def _chain_details(services) -> dict:
             raise MethodUnavailable(response["error"].get("message", method))
         return response["result"]
 
+    rpc = services.config.chain.rpc
     try:
-        api = detect_engine(call)
-        validators, engine = validator_set(call, api), api.engine
+        if rpc not in _ENGINES:  # a chain never changes its consensus engine
+            _ENGINES[rpc] = _engine(call)
+        api = _ENGINES[rpc]
+        validators = validator_set(call, api) if api else ()
     except (MethodUnavailable, OSError):
-        validators, engine = (), None
+        api, validators = _ENGINES.get(rpc), ()
+    engine = api.engine if api else None
     return {
         "reachable": True,
         "syncing": bool(syncing),
@@ -63,6 +68,14 @@ def _chain_details(services) -> dict:
         "engine": engine,
         "validators": validators,
     }
+
+
+def _engine(call):
+    """The chain's Clique or QBFT API, or None for a chain that offers neither (anvil)."""
+    try:
+        return detect_engine(call)
+    except MethodUnavailable:
+        return None
 
 
 def _disk(data_dir) -> dict:

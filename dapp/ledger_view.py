@@ -385,6 +385,17 @@ class _Books:
         self.size = size
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        self._building: dict = {}  # key -> lock held while one request builds it
+
+    def building(self, key) -> threading.Lock:
+        """One build per key at a time: twenty browsers opening a new month wait for one build."""
+        with self.lock:
+            return self._building.setdefault(key, threading.Lock())
+
+    def built(self, key) -> None:
+        """Those already waiting find the book cached; later ones need no lock."""
+        with self.lock:
+            self._building.pop(key, None)
 
     def get(self, key, stamp):
         with self.lock:
@@ -418,8 +429,12 @@ def for_intervals(mirror: MirrorDB, what: tuple, first: int, last: int, build):
     stamp = _stamp(mirror, first, last)
     value = _books.get(key, stamp)
     if value is None:
-        value = build()
-        _books.put(key, stamp, value)
+        with _books.building(key):
+            value = _books.get(key, stamp)
+            if value is None:
+                value = build()
+                _books.put(key, stamp, value)
+            _books.built(key)
     return value
 
 
