@@ -1,5 +1,7 @@
 """Suite-wide test configuration."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,3 +14,12 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if CONTRACT_TESTS in Path(item.fspath).parents:
             item.add_marker(pytest.mark.contracts)
+
+
+def pytest_sessionstart(session):
+    # Node, DApp and browser tests deploy with plain web3 from Ape's compiled manifest; in a fresh
+    # clone nothing has compiled it yet when they come first.
+    from node.chain.devnet import MANIFEST
+
+    if not MANIFEST.exists():
+        subprocess.run([str(Path(sys.executable).with_name("ape")), "compile"], check=True, cwd=MANIFEST.parents[1])
