@@ -5,6 +5,7 @@ Screenshots of every page go to .screenshots/ (desktop and phone sizes)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -68,16 +69,26 @@ class Household:
 
 @pytest.fixture(scope="session")
 def households(tmp_path_factory):
-    anvil = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    anvil.start()
-    w3 = connect(anvil.url)
-    latest = w3.eth.get_block("latest")["timestamp"]
-    start = (latest // DAY + 1) * DAY + 11 * 3600  # 11:00 UTC: the producer's panels produce
-    w3.provider.make_request("evm_setNextBlockTimestamp", [start])
-    w3.provider.make_request("evm_mine", [])
-    community = LocalCommunity(w3)
-    kept = KeptTime(w3, start, factor=TIME_FACTOR)
-    root = tmp_path_factory.mktemp("households")
+    # Whatever fails half-way, the chain and every started node stop: a leftover anvil would hold the port.
+    with EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT)) as anvil, contextlib.ExitStack() as running:
+        w3 = connect(anvil.url)
+        latest = w3.eth.get_block("latest")["timestamp"]
+        start = (latest // DAY + 1) * DAY + 11 * 3600  # 11:00 UTC: the producer's panels produce
+        w3.provider.make_request("evm_setNextBlockTimestamp", [start])
+        w3.provider.make_request("evm_mine", [])
+        community = LocalCommunity(w3)
+        kept = KeptTime(w3, start, factor=TIME_FACTOR)
+        running.callback(kept.stop)
+        made = _households(tmp_path_factory.mktemp("households"), community, anvil.url, kept.clock)
+        for household in made.values():
+            household.runtime.start()
+            running.callback(household.runtime.stop)
+        for household in made.values():
+            assert wait_until(lambda: _answers(household.url), 30), f"{household.name}'s DApp never answered"
+        yield made
+
+
+def _households(root, community, rpc: str, clock) -> dict[str, Household]:
     made = {}
     for name, (index, profile, producer, consumer, port) in HOUSEHOLDS.items():
         account = dev_account(index)
@@ -89,23 +100,15 @@ def households(tmp_path_factory):
             for other_name, other in HOUSEHOLDS.items() if other_name != name
         )
         config = write_dev_node(
-            root / name, name, account, community.deployment, anvil.url,
+            root / name, name, account, community.deployment, rpc,
             f'source = "simulator"\nprofile = "{profile}"\nseed = {index}\nevery_seconds = 10',
-            kept.clock, settle_patience=900, dapp=f"port = {port}\n\n[dapp.peers]\n{peers}",
+            clock, settle_patience=900, dapp=f"port = {port}\n\n[dapp.peers]\n{peers}",
             extra=RELAYS.get(name, ""),
         )
         set_password(config, PASSWORD)
         runtime = NodeRuntime(config, env=ENV, pin_factory=MockFactory(), backoff=(0.5, 1.0))
         made[name] = Household(name, account, runtime, f"http://127.0.0.1:{port}")
-    for household in made.values():
-        household.runtime.start()
-    for household in made.values():
-        assert wait_until(lambda: _answers(household.url), 30), f"{household.name}'s DApp never answered"
-    yield made
-    for household in made.values():
-        household.runtime.stop()
-    kept.stop()
-    anvil.stop()
+    return made
 
 
 def _answers(url: str) -> bool:
