@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (block_number, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number);
-CREATE INDEX IF NOT EXISTS events_by_contract ON events (contract, block_number);
+CREATE INDEX IF NOT EXISTS events_by_contract_event ON events (contract, event, block_number);
 CREATE INDEX IF NOT EXISTS events_by_interval ON events (event, json_extract(args, '$.interval'));
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mirror_meta (key TEXT PRIMARY KEY, value INTEGER);
