@@ -70,16 +70,19 @@ def loopback_session() -> requests.Session:
     return session
 
 
-def client(base: str, paths: list[str], rounds: int, timings: dict, errors: list, start: threading.Barrier) -> None:
+def login(base: str, password: str = PASSWORD) -> requests.Session:
+    """A logged-in session, checked on a private page."""
     session = loopback_session()
-    page = session.get(base + "/auth/login").text
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    answer = session.post(base + "/auth/login", data={"password": PASSWORD, "csrf_token": token}, allow_redirects=False)
-    if answer.status_code != 302:
-        errors.append(f"login refused: {answer.status_code} {re.findall(r'<p class=.error.*', answer.text)}")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get(base + "/auth/login").text).group(1)
+    session.post(base + "/auth/login", data={"password": password, "csrf_token": token}, allow_redirects=False)
     answer = session.get(base + "/now/", allow_redirects=False)
     if answer.status_code != 200:
-        errors.append(f"login failed: /now/ answered {answer.status_code}")
+        raise SystemExit(f"could not log in to the DApp at {base}: /now/ answered {answer.status_code}")
+    return session
+
+
+def client(base: str, paths: list[str], rounds: int, timings: dict, errors: list, start: threading.Barrier) -> None:
+    session = login(base)
     start.wait()
     rng = random.Random(threading.get_ident())
     for _ in range(rounds):
@@ -117,7 +120,7 @@ def main() -> None:
                                   env={**os.environ, **DEV_ENV}, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{DAPP_PORT}"
         try:
-            _wait_for(base)
+            wait_for(base)
             paths = routes(data["last"], __import__("zoneinfo").ZoneInfo(config.timezone))
             timings: dict[str, list[float]] = defaultdict(list)
             errors: list[str] = []
@@ -169,9 +172,7 @@ def main() -> None:
 
 
 def _first_requests(base: str, paths: list[str]) -> dict[str, float]:
-    session = loopback_session()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get(base + "/auth/login").text).group(1)
-    session.post(base + "/auth/login", data={"password": PASSWORD, "csrf_token": token}, allow_redirects=False)
+    session = login(base)
     timings = {}
     for path in paths:
         began = time.perf_counter()
@@ -184,7 +185,8 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
-def _wait_for(base: str, timeout: float = 60) -> None:
+def wait_for(base: str, timeout: float = 60) -> None:
+    """Until the DApp at `base` answers."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from bench.dapp_latency import loopback_session
+from bench.dapp_latency import PASSWORD, login, wait_for
 from bench.results import save
 from dapp.cli import set_password
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
@@ -38,7 +37,6 @@ from node.meter.simulator.output import PtyLine
 from node.runtime.devnode import DEV_ENV, write_dev_node
 
 ANVIL_PORT, DAPP_PORT = 18795, 18796
-PASSWORD = "benchmark password"
 GRIDCOMMONS = str(Path(sys.executable).with_name("gridcommons"))
 TARGET_MS = 300
 CHROMIUM = "/usr/bin/chromium"
@@ -88,15 +86,6 @@ def raw_stream(session: requests.Session, base: str, received: dict, stop: threa
             raise
 
 
-def login(base: str) -> requests.Session:
-    session = loopback_session()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', session.get(base + "/auth/login").text).group(1)
-    answer = session.post(base + "/auth/login", data={"password": PASSWORD, "csrf_token": token}, allow_redirects=False)
-    if answer.status_code != 302:
-        raise SystemExit(f"could not log in to the DApp: {answer.status_code} {answer.text[:2000]}")
-    return _keep_session(session, base)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--telegrams", type=int, default=60)
@@ -117,7 +106,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{DAPP_PORT}"
         written, received, stop = {}, {}, threading.Event()
         try:
-            session = _wait_and_login(base)
+            wait_for(base)
+            session = login(base)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 context = browser.new_context()
@@ -163,25 +153,6 @@ def main() -> None:
     print(f"  baseline telegram -> plain SSE client: p50 {figures['baseline_plain_client_p50_ms']} ms, "
           f"p95 {figures['baseline_plain_client_p95_ms']} ms; browser/plain p95 ratio {figures['ratio_p95_browser_to_plain_client']}")
     save("dapp_live", figures)
-
-
-def _keep_session(session: requests.Session, base: str) -> requests.Session:
-    answer = session.get(base + "/now/", allow_redirects=False)
-    if answer.status_code != 200:
-        raise SystemExit(f"could not log in to the DApp: /now/ answered {answer.status_code} {answer.text[:300]}")
-    return session
-
-
-def _wait_and_login(base: str, timeout: float = 60) -> requests.Session:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if requests.get(base + "/auth/login", timeout=2).status_code == 200:
-                return login(base)
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the node's DApp did not answer at {base}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from dapp.auth import login_required
 from dapp.data_request import MAX_RANGE, SCOPE_ENERGY_15MIN, SCOPES, scope_names
 from dapp.errors import BadRequest, NotAvailable, PeerRefused
+from dapp.ledger_view import CommunityHistory
 from dapp.peers import fetch_readings
 from dapp.pseudonyms import pseudonym, pseudonyms
 from dapp.transactions import recent_actions, request_action
@@ -126,10 +127,7 @@ def consents(mirror, **party) -> list[Consent]:
 
 def members(mirror) -> dict[str, bool]:
     """Member accounts from the mirror -> whether they are still members."""
-    found = {e.args["account"]: True for e in mirror.events("MemberAdded", "Community")}
-    for event in mirror.events("MemberRemoved", "Community"):
-        found[event.args["account"]] = False
-    return found
+    return CommunityHistory(mirror).membership
 
 
 def _services():

@@ -87,6 +87,7 @@ class CommunityHistory:
     def __init__(self, mirror: MirrorDB):
         self.accounts: dict[int, str] = {}
         self.active: dict[int, bool] = {}
+        self.membership: dict[str, bool] = {}  # account -> a member now, in joining order
         self.profiles: dict[int, _Timeline] = {}
         self.prices, self.keys = _Timeline(), _Timeline()
         # A removed member can be added again: the later of its MemberAdded and MemberRemoved counts.
@@ -98,6 +99,7 @@ class CommunityHistory:
         for _, args, added in changes:
             self.accounts[args["memberId"]] = args["account"]
             self.active[args["memberId"]] = added
+            self.membership[args["account"]] = added
         for event in mirror.events("MemberProfileChanged", COMMUNITY):
             a = event.args
             self.profiles.setdefault(a["memberId"], _Timeline()).add(

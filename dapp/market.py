@@ -14,6 +14,7 @@ from web3.exceptions import Web3Exception
 from dapp.auth import login_required
 from dapp.certificates import Certificate, certificates, held_by, listings
 from dapp.errors import BadRequest
+from dapp.ledger_view import CommunityHistory
 from dapp.pseudonyms import pseudonyms
 from dapp.transactions import recent_actions, request_action
 from dapp.units import TOKEN_DECIMALS
@@ -297,9 +298,7 @@ def _whole(text: str, what: str) -> int:
 
 def _members(mirror) -> list[str]:
     """The community's current members' accounts, in joining order."""
-    removed = {e.args["account"] for e in mirror.events(event="MemberRemoved", contract="Community")}
-    return [e.args["account"] for e in mirror.events(event="MemberAdded", contract="Community")
-            if e.args["account"] not in removed]
+    return [account for account, active in CommunityHistory(mirror).membership.items() if active]
 
 
 def _wallet(services) -> Wallet:
