@@ -133,7 +133,8 @@ def isolated(chain):
         yield
     finally:
         chain.restore(snapshot)
-        chain.pending_timestamp = pending
+        # Never the head's own second: py-evm refuses a block no later than its parent.
+        chain.pending_timestamp = max(pending, chain.blocks.head.timestamp + 1)
         # Without a fresh block after the restore, py-evm refused later transactions as over the
         # block gas limit.
         chain.mine()
