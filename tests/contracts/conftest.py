@@ -133,8 +133,9 @@ def isolated(chain):
         yield
     finally:
         chain.restore(snapshot)
-        # Never the head's own second: py-evm refuses a block no later than its parent.
-        chain.pending_timestamp = max(pending, chain.blocks.head.timestamp + 1)
+        # Never the head's own second (asked of the provider: the chain manager may still hold the
+        # pre-restore head); py-evm refuses a block no later than its parent.
+        chain.pending_timestamp = max(pending, chain.provider.get_block("latest").timestamp + 1)
         # Without a fresh block after the restore, py-evm refused later transactions as over the
         # block gas limit.
         chain.mine()
