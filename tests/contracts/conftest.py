@@ -133,11 +133,13 @@ def isolated(chain):
         yield
     finally:
         chain.restore(snapshot)
-        # A fresh block after the restore, later than the head: without one py-evm refused later
-        # transactions as over the block gas limit. On py-evm, setting the time mines that block
-        # itself (eth-tester's time_travel), and a second one could land on the same second.
+        # A fresh block after the restore: without one py-evm refused later transactions as over the
+        # block gas limit. On py-evm, setting the time to P mines that block itself at P - 1
+        # (eth-tester's time_travel), which must be later than the head: P >= head + 2. A failed
+        # time travel is swallowed by Ape and leaves a block no later than its parent, and every
+        # later transaction fails.
         head = chain.provider.get_block("latest")
-        chain.pending_timestamp = max(pending, head.timestamp + 1)
+        chain.pending_timestamp = max(pending, head.timestamp + 2)
         if chain.provider.get_block("latest").number == head.number:
             chain.mine()
 
