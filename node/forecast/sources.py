@@ -1,0 +1,55 @@
+"""Forecasts from the node's own data: the household's store and the community's readings on the chain."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone, tzinfo
+
+from node.forecast.hours import EnergyHours, sum_hours
+from node.forecast.model import CONSUMPTION, PRODUCTION, EnergyForecast, forecast_energy
+from node.mirror.db import MirrorDB
+from node.store.store import MeterStore
+
+
+# Both forecasts' history, read once.
+HISTORY_SECONDS = max(CONSUMPTION.history_seconds, PRODUCTION.history_seconds)
+
+
+def household_forecast(store: MeterStore, origin: int, zone: tzinfo, hours: int = 24) -> EnergyForecast:
+    """This household's forecast for `hours` hours from `origin` (a local hour start)."""
+    return forecast_energy(household_hours(store, origin - HISTORY_SECONDS, origin, zone), origin, zone, hours)
+
+
+def community_forecast(mirror: MirrorDB, origin: int, length: int, zone: tzinfo, hours: int = 24) -> EnergyForecast:
+    """The community's forecast for `hours` hours from `origin`; `length` is the chain's interval in seconds."""
+    return forecast_energy(community_hours(mirror, origin - HISTORY_SECONDS, origin, length, zone), origin, zone, hours)
+
+
+def household_hours(store: MeterStore, first: int, end: int, zone: tzinfo) -> EnergyHours:
+    """This household's grid import and export per hour in [first, end), complete intervals only."""
+    intervals = store.interval_energy(_utc(first), _utc(end))
+    return sum_hours(
+        ((int(i.start.timestamp()), i.import_wh or 0, i.export_wh or 0) for i in intervals if i.complete),
+        store.settings.interval,
+        zone,
+    )
+
+
+def community_hours(mirror: MirrorDB, first: int, end: int, length: int, zone: tzinfo) -> EnergyHours:
+    """All members' import and export per hour in [first, end), from the readings of settled intervals.
+
+    Only settled intervals count: the chain takes no reading for them any more, and a member without
+    a reading counts as zero, exactly as the settlement counted it.
+    """
+    lowest, highest = -(-first // length), end // length - 1
+    totals = {event.args["interval"]: [0, 0] for event in mirror.interval_events("IntervalSettled", lowest, highest)}
+    for event in mirror.interval_events("ReadingSubmitted", lowest, highest):
+        row = totals.get(event.args["interval"])
+        if row is not None:
+            row[0] += event.args["importWh"]
+            row[1] += event.args["exportWh"]
+    return sum_hours(((interval * length, imported, exported) for interval, (imported, exported) in totals.items()),
+                     length, zone)
+
+
+def _utc(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
