@@ -1,4 +1,4 @@
-"""`gridcommons meter ...`: parse captured meter data, simulate a meter, read one into the store.
+"""`gridcommons meter ...`: parse captured meter data, simulate a meter, read one into the store, import past data.
 
 Only click is imported at module level, so `gridcommons --help` stays fast on a Raspberry Pi.
 """
@@ -172,3 +172,157 @@ def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_ti
     click.echo(
         f"meter: {reader.status.readings} readings, rejected {dict(decoder.rejections) or 'none'}", err=True
     )
+
+
+_LISTED_PROBLEMS = 100  # problems printed one by one; the rest are only counted
+
+
+class ImportProgress:
+    """How far an import has read its file, on stderr: one line rewritten on a terminal (at most
+    twice a second), elsewhere a line every ten seconds, so that logs and tests stay quiet."""
+
+    def __init__(self, name: str, total: int, tty: bool, clock, write):
+        self.name, self.total, self.tty = name, total, tty
+        self.every = 0.5 if tty else 10.0
+        self._clock, self._write = clock, write
+        self.started = self._last = clock()
+
+    def __call__(self, done: int) -> None:
+        now = self._clock()
+        if now - self._last >= self.every:
+            self._last = now
+            self._show(done, now)
+
+    def finish(self, done: int) -> None:
+        """The last figure, on a terminal only: elsewhere the summary says it."""
+        if self.tty:
+            self._show(done, self._clock())
+            self._write("\n")
+
+    def _show(self, done: int, now: float) -> None:
+        percent = 100 * done // self.total if self.total else 100
+        line = (f"importing {self.name}: {percent}% ({done / 2**20:.1f} of {self.total / 2**20:.1f} MiB)"
+                f" in {int(now - self.started)} s")
+        self._write(f"\r{line}" if self.tty else f"{line}\n")
+
+
+def _import_target(config_path: str | None, db_path: str | None, timezone: str | None):
+    """The store file, the zone of local times, and the clock for `meter import`."""
+    import time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from node.meter.dsmr.timestamps import METER_TIMEZONE
+
+    if (config_path is None) == (db_path is None):
+        raise click.UsageError("give exactly one of --config (the node's store) and --db (a store file)")
+    clock, local = time.time, METER_TIMEZONE
+    if config_path is not None:
+        from node.config import ConfigError, load
+        from node.runtime.clock import SimulatedClock
+
+        try:
+            config = load(config_path)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        db_path, local = config.store_path, ZoneInfo(config.timezone)
+        c = config.clock
+        if c.time_factor != 1.0:  # the node's accelerated time: "now" is where its meter is
+            clock = SimulatedClock(c.time_factor, c.start, c.wall_start)
+    if timezone is not None:
+        try:
+            local = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.BadParameter(f"unknown time zone {timezone!r}, e.g. Europe/Amsterdam", param_hint="--timezone") from None
+    return db_path, local, clock
+
+
+@meter.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "file_format", type=click.Choice(["auto", "p1", "csv"]), default="auto", show_default=True,
+              help="auto: CSV when the first line names a timestamp column, else a P1 capture.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Import into this node's store (its node.toml).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Import into this store file instead.")
+@click.option("--timezone", help="Zone of CSV times without an offset (default: the node's, else Europe/Amsterdam).")
+@click.option("--key", envvar="GRIDCOMMONS_METER_KEY", help=_KEY_HELP)
+@click.option("--auth-key", envvar="GRIDCOMMONS_METER_AUTH_KEY", help=_AUTH_KEY_HELP)
+@click.option("--spec", "spec_name", type=click.Choice(_SPEC_NAMES), default="auto", show_default=True,
+              help="DSMR variant of a P1 capture.")
+def import_history(file, file_format, config_path, db_path, timezone, key, auth_key, spec_name) -> None:
+    """Load past meter data from FILE into the store: a P1 capture or a CSV register export.
+
+    Bad records are reported with their line and skipped; importing again adds nothing twice.
+    The exit status is 1 only if nothing could be imported or FILE cannot be read.
+    """
+    import os
+    import sqlite3
+    import time
+
+    from node.errors import NodeError
+    from node.store import MeterStore
+    from node.store.csv_registers import UnusableHeader
+    from node.store.history_import import import_history as run_import
+
+    store_path, local, clock = _import_target(config_path, db_path, timezone)
+    keys = _keys(key, auth_key)
+    listed = 0
+
+    def on_problem(problem) -> None:
+        nonlocal listed
+        listed += 1
+        if listed <= _LISTED_PROBLEMS:
+            verdict = "rejected" if problem.refused else "noticed"
+            click.echo(f"{file} {problem.where}: {verdict} ({problem.reason}): {problem.detail}", err=True)
+
+    try:
+        size = os.path.getsize(file)
+    except OSError as error:
+        raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
+    stderr = click.get_text_stream("stderr")
+    progress = ImportProgress(os.path.basename(file), size, stderr.isatty(), time.monotonic,
+                              lambda text: click.echo(text, err=True, nl=False))
+    try:
+        with MeterStore(store_path, clock=clock, local=local) as store:
+            report = run_import(file, store, clock, file_format, local, keys, _spec(spec_name), on_problem, progress)
+    except UnusableHeader as error:
+        raise click.ClickException(f"cannot import {file}: {error}") from None
+    except OSError as error:
+        raise click.ClickException(f"cannot read {file}: {error.strerror or error}; what was imported so far stays,"
+                                   " and importing again adds only the rest") from None
+    except (NodeError, sqlite3.Error) as error:
+        raise click.ClickException(f"{file}: {error}; what was imported so far stays, and importing again adds"
+                                   " only the rest") from None
+    progress.finish(size)
+    if listed > _LISTED_PROBLEMS:
+        click.echo(f"{file}: {listed - _LISTED_PROBLEMS} more problems not listed", err=True)
+    for line in _import_summary(file, report, local):
+        click.echo(line)
+    sys.exit(0 if report.accepted else 1)
+
+
+def _import_summary(file: str, report, local) -> list[str]:
+    from datetime import datetime
+
+    def counts(counter) -> str:
+        return ", ".join(f"{reason} {count:,}" for reason, count in counter.most_common())
+
+    refused = sum(report.refused.values())
+    lines = [
+        f"{file} ({report.format}): imported {report.imported:,}, duplicates skipped {report.duplicates:,},"
+        f" rejected {refused:,}" + (f" ({counts(report.refused)})" if refused else "")
+    ]
+    if report.first_ts is not None:
+        first, last = (datetime.fromtimestamp(ts, local).isoformat() for ts in (report.first_ts, report.last_ts))
+        lines.append(f"time range {first} to {last}")
+    else:
+        hint = " (a CSV export needs a header naming a timestamp column)" if report.format == "p1" else ""
+        lines.append(f"nothing could be imported{hint}")
+    if report.noticed:
+        lines.append(f"noticed: {counts(report.noticed)}")
+    if report.out_of_order:
+        lines.append(f"{report.out_of_order:,} records out of time order, stored by time")
+    if report.skipped_bytes:
+        lines.append(f"{report.skipped_bytes:,} bytes outside any telegram skipped")
+    if report.ignored_columns:
+        lines.append(f"columns not used: {', '.join(report.ignored_columns)}")
+    return lines

@@ -155,7 +155,7 @@ class MeterStore:
                     "INSERT OR IGNORE INTO readings (ts, meter, import_wh, export_wh, import_w, export_w)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (s.ts, self._meter_key(s.meter_id), s.import_wh, s.export_wh, s.import_w, s.export_w)
+                        (s.ts, self.meter_key(s.meter_id), s.import_wh, s.export_wh, s.import_w, s.export_w)
                         for s in pending
                     ],
                 )
@@ -163,6 +163,19 @@ class MeterStore:
             # Only a store that writes thins: a reader (the DApp, `node status`) never writes.
             if self._last_maintenance is None or self._clock() - self._last_maintenance >= self.settings.maintain_every:
                 self.maintain()
+
+    def record_intervals(self, first: int, last: int, close_until: int) -> None:
+        """Record again the closed intervals that readings from `first` to `last` (unix s) take part
+        in, and close those that end by `close_until`: for past readings written out of turn (an
+        import), inside the transaction that wrote them."""
+        length = self.settings.interval
+        closed = self._meta("intervals_until")
+        if closed is not None:
+            since = max((first - 1) // length * length, self._first_interval())
+            until = min(((last + self.settings.max_gap) // length + 1) * length, closed)
+            if since < until:
+                self._write_intervals(since, until)
+        self._close_intervals(min(last, close_until))
 
     def maintain(self) -> None:
         """Thin readings older than the retention window to the last one of each minute."""
@@ -176,23 +189,28 @@ class MeterStore:
             done = (oldest - 1) // 60 * 60
         if cutoff <= done:
             return
+        with transaction(self.db):
+            self.thin(done, cutoff)
+            self._set_meta("downsampled_until", cutoff)
+
+    def thin(self, after: int, until: int) -> None:
+        """Keep the last reading of each minute from `after` to `until` (whole minutes), with the
+        minute's average power; inside a transaction."""
         # Minutes are (m-60, m]: the reading kept for a minute is the last at or before its end,
         # which is exactly the reading interval energy uses at a boundary.
-        with transaction(self.db):
-            self.db.execute(
-                """UPDATE readings SET import_w = agg.import_w, export_w = agg.export_w, samples = agg.samples
-                   FROM (SELECT max(ts) AS keep, CAST(round(avg(import_w)) AS INTEGER) AS import_w,
-                                CAST(round(avg(export_w)) AS INTEGER) AS export_w, sum(samples) AS samples
-                         FROM readings WHERE ts > ? AND ts <= ? GROUP BY (ts + 59) / 60) AS agg
-                   WHERE readings.ts = agg.keep""",
-                [done, cutoff],
-            )
-            self.db.execute(
-                """DELETE FROM readings WHERE ts > ? AND ts <= ? AND ts NOT IN
-                   (SELECT max(ts) FROM readings WHERE ts > ? AND ts <= ? GROUP BY (ts + 59) / 60)""",
-                [done, cutoff, done, cutoff],
-            )
-            self._set_meta("downsampled_until", cutoff)
+        self.db.execute(
+            """UPDATE readings SET import_w = agg.import_w, export_w = agg.export_w, samples = agg.samples
+               FROM (SELECT max(ts) AS keep, CAST(round(avg(import_w)) AS INTEGER) AS import_w,
+                            CAST(round(avg(export_w)) AS INTEGER) AS export_w, sum(samples) AS samples
+                     FROM readings WHERE ts > ? AND ts <= ? GROUP BY (ts + 59) / 60) AS agg
+               WHERE readings.ts = agg.keep""",
+            [after, until],
+        )
+        self.db.execute(
+            """DELETE FROM readings WHERE ts > ? AND ts <= ? AND ts NOT IN
+               (SELECT max(ts) FROM readings WHERE ts > ? AND ts <= ? GROUP BY (ts + 59) / 60)""",
+            [after, until, after, until],
+        )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -311,13 +329,19 @@ class MeterStore:
         closed_until = newest // length * length
         since = self._meta("intervals_until")
         if since is None:
-            oldest = self.db.execute("SELECT min(ts) FROM readings").fetchone()[0]
-            since = oldest // length * length
+            since = self._first_interval()
         if closed_until <= since:
             return
-        rows = interval_rows(
-            self._points(since, closed_until), since, closed_until, length, self.settings.max_gap, self.settings.max_power_w
-        )
+        self._write_intervals(since, closed_until)
+        self._set_meta("intervals_until", closed_until)
+
+    def _first_interval(self) -> int:
+        oldest = self.db.execute("SELECT min(ts) FROM readings").fetchone()[0]
+        return oldest // self.settings.interval * self.settings.interval
+
+    def _write_intervals(self, since: int, until: int) -> None:
+        length = self.settings.interval
+        rows = interval_rows(self._points(since, until), since, until, length, self.settings.max_gap, self.settings.max_power_w)
         self.db.executemany(
             "INSERT OR REPLACE INTO intervals (start, local_day, import_wh, export_wh, complete, issues)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -327,7 +351,6 @@ class MeterStore:
                 if row.issues != (NO_DATA,)
             ],
         )
-        self._set_meta("intervals_until", closed_until)
 
     def _points(self, first: int, stop: int) -> list[RegisterPoint]:
         return [
@@ -338,7 +361,8 @@ class MeterStore:
             )
         ]
 
-    def _meter_key(self, meter_id: str | None) -> int | None:
+    def meter_key(self, meter_id: str | None) -> int | None:
+        """The row id of a meter, added on first sight; write inside a transaction."""
         if meter_id is None:
             return None
         key = self._meters.get(meter_id)

@@ -1,0 +1,143 @@
+"""A file of past meter data (a P1 capture or a CSV register export) into the store, with a report.
+
+Bad records are reported where they began and skipped; the import goes on to the end of the file.
+Records later than now are refused: they would close intervals the meter has not finished. Records
+out of time order are stored by time like the rest. A register that runs backwards (a new meter?)
+is stored and noticed; the store marks its interval incomplete and never counts a negative step.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Callable
+
+from node.meter.dlms.ciphering import MeterKeys
+from node.meter.dsmr.specs import AUTO, TelegramSpec
+from node.meter.dsmr.timestamps import METER_TIMEZONE
+from node.meter.reading import Rejection
+from node.store.backfill import Backfill
+from node.store.csv_registers import CsvRegisters
+from node.store.p1_capture import P1Capture, looks_binary
+from node.store.samples import Sample
+from node.store.store import MeterStore
+
+FORMATS = ("p1", "csv")
+_HEAD = 65536
+_PROGRESS_EVERY = 4096  # records between progress reports
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record the import refused (or only noticed), where in the file it began, and why."""
+
+    where: str
+    reason: str
+    detail: str
+    refused: bool = True
+
+
+@dataclass
+class ImportReport:
+    """What an import did: records new to the store, already there, refused, and their time range."""
+
+    format: str
+    imported: int = 0
+    duplicates: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    noticed: Counter[str] = field(default_factory=Counter)
+    out_of_order: int = 0
+    skipped_bytes: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> int:
+        """Records now in the store: imported by this run or found there already."""
+        return self.imported + self.duplicates
+
+
+def detect_format(head: bytes) -> str:
+    """'csv' when the first line names a timestamp column, else 'p1'."""
+    first_line = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    return "csv" if b"timestamp" in first_line.lower() else "p1"
+
+
+def import_history(
+    path: str | Path,
+    store: MeterStore,
+    clock: Callable[[], float],
+    file_format: str = "auto",
+    local: tzinfo = METER_TIMEZONE,
+    keys: MeterKeys | None = None,
+    spec: TelegramSpec = AUTO,
+    on_problem: Callable[[Problem], None] = lambda problem: None,
+    on_progress: Callable[[int], None] = lambda done: None,
+    batch_size: int = 5000,
+) -> ImportReport:
+    """Import the file at `path` into `store`; raises OSError if it cannot be read, StoreError for an unusable CSV header."""
+    now = int(clock())
+    with open(path, "rb") as binary:
+        head = binary.peek(_HEAD)[:_HEAD]
+        chosen = detect_format(head) if file_format == "auto" else file_format
+        report = ImportReport(chosen)
+        if chosen == "csv":
+            text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+            source = CsvRegisters(text, local)
+            report.ignored_columns = source.ignored
+            where = "line {}".format
+        else:
+            source = P1Capture(binary, looks_binary(head), keys, spec)
+            where = ("near byte {}" if source.binary else "line {}").format
+        bytes_read = binary.tell if binary.seekable() else (lambda: 0)  # a pipe has no position
+        writer = Backfill(store, clock, batch_size)
+        previous: Sample | None = None
+        for count, (position, item) in enumerate(source, start=1):
+            if count % _PROGRESS_EVERY == 0:
+                on_progress(bytes_read())
+            if isinstance(item, Rejection):
+                report.refused[item.reason] += 1
+                on_problem(Problem(where(position), item.reason, item.detail))
+                continue
+            if item.ts > now:
+                report.refused["in_future"] += 1
+                on_problem(Problem(where(position), "in_future", f"{_local(item.ts, local)} is later than now ({_local(now, local)})"))
+                continue
+            if previous is not None:
+                if item.ts < previous.ts:
+                    report.out_of_order += 1
+                else:
+                    notice = _discontinuity(previous, item)
+                    if notice is not None:
+                        report.noticed[notice[0]] += 1
+                        on_problem(Problem(where(position), *notice, refused=False))
+            previous = item
+            report.first_ts = item.ts if report.first_ts is None else min(report.first_ts, item.ts)
+            report.last_ts = item.ts if report.last_ts is None else max(report.last_ts, item.ts)
+            writer.add(item)
+        writer.flush()
+        on_progress(bytes_read())
+    report.imported, report.duplicates = writer.imported, writer.duplicates
+    if chosen == "p1":
+        report.skipped_bytes = source.decoder.skipped_bytes
+    return report
+
+
+def _discontinuity(before: Sample, after: Sample) -> tuple[str, str] | None:
+    if before.meter_id is not None and after.meter_id is not None and before.meter_id != after.meter_id:
+        return "meter_changed", f"meter {before.meter_id} became {after.meter_id}; its interval is marked incomplete"
+    for name, old, new in (("import", before.import_wh, after.import_wh), ("export", before.export_wh, after.export_wh)):
+        if old is not None and new is not None and new < old:
+            return "register_decrease", (
+                f"the {name} register went back from {old / 1000:.3f} to {new / 1000:.3f} kWh (a new meter?);"
+                " its interval is marked incomplete"
+            )
+    return None
+
+
+def _local(ts: int, local: tzinfo) -> str:
+    return datetime.fromtimestamp(ts, local).isoformat()
