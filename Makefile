@@ -12,7 +12,11 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 # The project's own anvil (ape-config.yaml's foundry host points at it).
 CHAIN_PORT := 8545
 
-.PHONY: setup browser test test-contracts-anvil demo bench lock clean
+# The compiled contracts every node and the demo load (ape compile writes them).
+MANIFEST := .build/__local__.json
+CONTRACTS := $(wildcard contracts/*.sol contracts/*/*.sol) ape-config.yaml
+
+.PHONY: setup browser test test-contracts-anvil demo demo-reset bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/.installed
 
@@ -44,8 +48,15 @@ test-contracts-anvil: setup
 	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) --quiet -- \
 		$(BIN)/ape test tests -m contracts --network ethereum:local:foundry -p no:cacheprovider
 
-demo: setup
-	$(BIN)/gridcommons chain dev --port $(CHAIN_PORT) -- $(BIN)/ape run demo --network ethereum:local:foundry -v WARNING
+$(MANIFEST): $(CONTRACTS) | setup
+	$(BIN)/ape compile
+
+# Five households on this machine in accelerated time; Ctrl-C stops, running it again resumes.
+demo: setup $(MANIFEST)
+	$(BIN)/gridcommons demo run --chain-port $(CHAIN_PORT)
+
+demo-reset: setup $(MANIFEST)
+	$(BIN)/gridcommons demo run --fresh --chain-port $(CHAIN_PORT)
 
 # Figures go to stdout and bench/results/<name>.json.
 bench: setup browser
@@ -69,4 +80,4 @@ lock:
 	  /tmp/gridcommons-lock/bin/pip freeze --all --exclude gridcommons --exclude pip; } > requirements.lock
 
 clean:
-	rm -rf .build .venv node_modules
+	rm -rf .build .venv node_modules .demo

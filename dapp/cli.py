@@ -45,11 +45,16 @@ def new_password() -> str:
 
 def set_password(config, password: str) -> None:
     """Store the scrypt hash in the node's dapp.sqlite (the password itself is never written)."""
+    store_password(config.dapp_path, password)
+
+
+def store_password(dapp_path: Path, password: str) -> None:
+    """Store the scrypt hash of `password` in the DApp file at `dapp_path`."""
     from dapp.db import DappDB
     from dapp.passwords import hash_password
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = DappDB(config.dapp_path)
+    dapp_path.parent.mkdir(parents=True, exist_ok=True)
+    db = DappDB(dapp_path)
     try:
         db.set_password_hash(hash_password(password), time.time())
     finally:

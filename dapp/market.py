@@ -12,7 +12,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from dapp.auth import login_required
-from dapp.certificates import Certificate, certificates, held_by, listings
+from node.certificates.book import Certificate, certificates, held_by, listings
 from dapp.errors import BadRequest
 from dapp.ledger_view import CommunityHistory
 from dapp.pseudonyms import pseudonyms

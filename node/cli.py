@@ -14,6 +14,8 @@ import click
 SUBCOMMANDS = {
     "chain": "node.chain.cli:chain",
     "dapp": "dapp.cli:dapp",
+    "forecast": "node.forecast.cli:forecast",
+    "demo": "node.demo.cli:demo",
     "init": "node.runtime.cli:init",
     "meter": "node.meter.cli:meter",
     "node": "node.runtime.cli:node",
@@ -41,3 +43,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="gridcommons")
 def main() -> None:
     """Run and operate a gridcommons energy-community node."""
+
+
+if __name__ == "__main__":
+    main()

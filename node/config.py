@@ -78,6 +78,15 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True)
+class CertificatesConfig:
+    """Certify the producer's settled surplus by itself and offer the certificates to neighbours."""
+
+    auto_mint: bool = False
+    min_wh: int = 2000  # mint once this much surplus has built up, so certificates are not dust
+    list_price_per_kwh: int = 0  # token units; 0 keeps new certificates unlisted
+
+
+@dataclass(frozen=True)
 class DappConfig:
     """The household's web app (served by the node) and the peers whose data it may fetch."""
 
@@ -104,6 +113,7 @@ class NodeConfig:
     meter: MeterConfig = MeterConfig()
     clock: ClockConfig = ClockConfig()
     exchange: ExchangeConfig = ExchangeConfig()
+    certificates: CertificatesConfig = CertificatesConfig()
     relays: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))  # RelaySettings by name
     battery: Mapping[str, Any] | None = None  # the [battery] table: a state-of-charge sensor or simulator
     pins: str = "gpio"  # "mock": gpiozero's MockFactory, for demos on machines without GPIO
@@ -154,7 +164,7 @@ def load(path: str | Path) -> NodeConfig:
 def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
     """Check a parsed config; every problem raises ConfigError naming its key."""
     _no_secrets(data, "")
-    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "relays", "battery", "dapp"})
+    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "certificates", "relays", "battery", "dapp"})
     node = _table(data, "node")
     _only(node, "node", {"name", "data_dir", "timezone", "pins"})
     reader = _Reader(base)
@@ -173,6 +183,7 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
         meter=_meter(_table(data, "meter", required=False), reader),
         clock=_clock(_table(data, "clock", required=False), reader),
         exchange=_exchange(_table(data, "exchange", required=False), reader),
+        certificates=_certificates(_table(data, "certificates", required=False), reader),
         relays=_relays(_table(data, "relays", required=False)),
         battery=_battery(_table(data, "battery", required=False)),
         pins=reader.choice(node, "node.pins", PIN_FACTORIES, "gpio"),
@@ -239,6 +250,17 @@ def _exchange(table: Mapping[str, Any], r: "_Reader") -> ExchangeConfig:
         max_wh=int(r.number(table, "exchange.max_wh", ExchangeConfig.max_wh, minimum=1, integer=True)),
         max_price_per_kwh=int(
             r.number(table, "exchange.max_price_per_kwh", ExchangeConfig.max_price_per_kwh, minimum=0, integer=True)
+        ),
+    )
+
+
+def _certificates(table: Mapping[str, Any], r: "_Reader") -> CertificatesConfig:
+    _only(table, "certificates", set(CertificatesConfig.__dataclass_fields__))
+    return CertificatesConfig(
+        auto_mint=r.flag(table, "certificates.auto_mint", False),
+        min_wh=int(r.number(table, "certificates.min_wh", CertificatesConfig.min_wh, minimum=1, integer=True)),
+        list_price_per_kwh=int(
+            r.number(table, "certificates.list_price_per_kwh", CertificatesConfig.list_price_per_kwh, minimum=0, integer=True)
         ),
     )
 

@@ -47,6 +47,7 @@ class AnvilSettings:
     chain_id: int = DEV_CHAIN_ID
     block_time: float | None = None  # None: mine a block per transaction
     state_file: Path | None = None  # persists the chain across restarts when set
+    state_interval: int | None = None  # also write the state every this many seconds (survives a kill)
     accounts: int = 20
     gas_limit: int = 30_000_000
 
@@ -80,6 +81,8 @@ class EmbeddedAnvil:
             cmd += ["--block-time", str(s.block_time)]
         if s.state_file is not None:
             cmd += ["--state", str(s.state_file)]
+            if s.state_interval is not None:
+                cmd += ["--state-interval", str(s.state_interval)]
         return cmd
 
     def start(self, timeout: float = 20.0) -> None:

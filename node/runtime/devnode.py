@@ -30,14 +30,36 @@ def write_dev_node(
     settle_patience: float = 120,
     extra: str = "",
     dapp: str | None = None,
+    pins: str = "gpio",
 ) -> node_config.NodeConfig:
     """Write `directory`/node.toml, the keystore and the deployment record; `meter` is a [meter] body,
     `dapp` the [dapp] body (None: no DApp, so several dev nodes never race for one port)."""
+    write_dev_identity(directory, account, deployment)
+    return write_dev_config(directory, name, rpc, meter, clock, poll_seconds, settle_patience, extra, dapp, pins)
+
+
+def write_dev_identity(directory: Path, account, deployment: Deployment) -> None:
+    """A new node folder's keystore (dev passphrase) and the community's deployment record."""
     directory.mkdir(parents=True)
     keystore = directory / "node-key.json"
     keystore.write_text(json.dumps(Account.encrypt(account.key, DEV_PASSPHRASE)))
     keystore.chmod(0o600)
     (directory / "deployment.json").write_text(json.dumps(asdict(deployment)))
+
+
+def write_dev_config(
+    directory: Path,
+    name: str,
+    rpc: str,
+    meter: str,
+    clock: SimulatedClock | None = None,
+    poll_seconds: float = 0.2,
+    settle_patience: float = 120,
+    extra: str = "",
+    dapp: str | None = None,
+    pins: str = "gpio",
+) -> node_config.NodeConfig:
+    """(Re)write only `directory`/node.toml: a demo that resumes gets a new clock and meter device."""
     clock_table = "" if clock is None else (
         f"[clock]\ntime_factor = {clock.factor}\nstart = {clock.start}\nwall_start = {clock.wall_start}\n"
     )
@@ -45,6 +67,7 @@ def write_dev_node(
         f"""[node]
 name = "{name}"
 data_dir = "data"
+pins = "{pins}"
 
 [chain]
 rpc = "{rpc}"

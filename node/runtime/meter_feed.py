@@ -22,15 +22,7 @@ class SimulatedMeterFeed:
         self.on_stored = on_stored
         self.clock = clock
         self.decoder = MeterDecoder()
-        start = datetime.fromtimestamp(int(clock()), timezone.utc)
-        latest = store.latest()
-        if latest is not None and latest.ts < clock():
-            # Resume where the stored registers stopped, so a restart looks like a meter that kept counting.
-            start = datetime.fromtimestamp(latest.ts, timezone.utc)
-        self.meter = SimulatedMeter(Household(PROFILES[profile], seed), start, interval=every, meter_id=meter_id)
-        if latest is not None:
-            self.meter.registers.import_mwh = [0, (latest.import_wh or 0) * 1000]
-            self.meter.registers.export_mwh = [0, (latest.export_wh or 0) * 1000]
+        self.meter = resumed_meter(profile, seed, every, clock(), store.latest(), meter_id)
         self.readings = 0
         self.last_power_w: tuple[int, int] | None = None
 
@@ -47,3 +39,16 @@ class SimulatedMeterFeed:
                         self.on_stored(self.store.latest())
         self.readings += stored
         return stored
+
+
+def resumed_meter(profile: str, seed: int, every: float, now: float, latest, meter_id: str | None = None) -> SimulatedMeter:
+    """A simulated meter that goes on from the store's `latest` sample, as a meter that kept counting
+    while its reader was stopped (or starts at `now` with empty registers)."""
+    start = datetime.fromtimestamp(int(now), timezone.utc)
+    if latest is not None and latest.ts < now:
+        start = datetime.fromtimestamp(latest.ts, timezone.utc)
+    meter = SimulatedMeter(Household(PROFILES[profile], seed), start, interval=every, meter_id=meter_id)
+    if latest is not None:
+        meter.registers.import_mwh = [0, (latest.import_wh or 0) * 1000]
+        meter.registers.export_mwh = [0, (latest.export_wh or 0) * 1000]
+    return meter

@@ -103,6 +103,7 @@ class NodeRuntime:
     def start(self) -> None:
         if self.config.chain.embedded:
             self._start_embedded_chain()
+        _import_part_modules(self.config.dapp.enabled)
         self.supervisor.start()
         log.info("node %s running as %s", self.config.name, self.account.address)
 
@@ -182,6 +183,7 @@ class NodeRuntime:
         from node.actions.queue import ActionQueue
         from node.actions.runner import ActionRunner
         from node.chain.sender import TransactionSender
+        from node.mirror.db import MirrorDB
         from node.submit.outbox import Outbox
         from node.submit.settler import Settler
         from node.submit.submitter import IntervalSubmitter
@@ -190,7 +192,9 @@ class NodeRuntime:
         sender = TransactionSender(session.w3, self.account, session.contracts)
         outbox = Outbox(self.config.outbox_path)
         settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
-        agent, mirror = self._exchange_agent(session, sender)
+        mirror = MirrorDB(self.config.mirror_path)
+        agent = self._exchange_agent(session, sender, mirror)
+        certifier = self._surplus_certifier(session, sender, mirror)
         actions = ActionQueue(self.config.actions_path, self.wall)
         runner = ActionRunner(actions, session.contracts, sender, self.wall)
         submitter = IntervalSubmitter(
@@ -202,28 +206,34 @@ class NodeRuntime:
             submitter.tick()
             if agent is not None:
                 agent.tick()
+            if certifier is not None:
+                certifier.tick()
             runner.tick()
 
         def close() -> None:
             outbox.close()
             actions.close()
-            if mirror is not None:
-                mirror.close()
+            mirror.close()
 
         return _Stepper(step, close)
 
-    def _exchange_agent(self, session: ChainSession, sender):
+    def _exchange_agent(self, session: ChainSession, sender, mirror):
         if "EnergyExchange" not in session.contracts:
-            return None, None
+            return None
         from node.exchange.agent import ExchangeAgent
-        from node.mirror.db import MirrorDB
 
-        mirror = MirrorDB(self.config.mirror_path)
-        agent = ExchangeAgent(
+        return ExchangeAgent(
             session.contracts["EnergyExchange"], session.contracts["EnergyToken"], session.community, sender, mirror,
             self.clock, self.config.exchange, battery_soc=self._battery_soc,
         )
-        return agent, mirror
+
+    def _surplus_certifier(self, session: ChainSession, sender, mirror):
+        if not self.config.certificates.auto_mint or "EnergyCertificate" not in session.contracts:
+            return None
+        from node.certificates.agent import SurplusCertifier
+
+        return SurplusCertifier(session.contracts["EnergyCertificate"], session.community, sender, mirror,
+                                self.config.certificates)
 
     def _battery_soc(self) -> float | None:
         from node.relay import BatterySensorError
@@ -373,6 +383,17 @@ class NodeRuntime:
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
             json.dump(self.status(), handle, indent=2, default=str)
         os.replace(handle.name, path)
+
+
+def _import_part_modules(with_dapp: bool) -> None:
+    """Import what the parts import, before their threads start: parts importing web3 at the same
+    moment deadlocked Python's import locks, and each crashed once with a half-initialised module."""
+    import node.mirror.mirror  # noqa: F401
+    import node.submit.submitter  # noqa: F401
+    import node.actions.runner  # noqa: F401
+
+    if with_dapp:
+        import dapp.server  # noqa: F401
 
 
 class _Stepper:

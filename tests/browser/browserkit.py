@@ -15,12 +15,12 @@ PASSWORD = "correct horse battery"
 SCREENSHOTS = Path(__file__).parents[2] / ".screenshots"
 
 
-def login(browser, household, viewport=None):
+def login(browser, household, viewport=None, password: str = PASSWORD):
     """A new browser context (its own cookies) logged in to `household`'s DApp."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
     page = context.new_page()
     page.goto(household.url + "/auth/login")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/now/")
     return page

@@ -24,6 +24,7 @@ class Certificate:
     retired_by: str | None = None
     beneficiary: str | None = None
     claim: str | None = None
+    listed_once: bool = False  # an owner who withdrew a listing keeps it off the market
 
     @property
     def retired(self) -> bool:
@@ -46,7 +47,7 @@ def certificates(mirror: MirrorDB) -> dict[int, Certificate]:
         if event.event == "Transfer":
             out[token_id] = replace(found, owner=None if a["to"] == ZERO_ADDRESS else a["to"])
         elif event.event == "CertificateListed":
-            out[token_id] = replace(found, price=a["price"])
+            out[token_id] = replace(found, price=a["price"], listed_once=True)
         elif event.event in ("CertificateUnlisted", "CertificateSold"):
             out[token_id] = replace(found, price=None)
         elif event.event == "CertificateRetired":

@@ -1,0 +1,61 @@
+"""The demo's node processes: `gridcommons node run`, one per household, each logging to its folder."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # Own session: Ctrl-C reaches only the demo, which stops the nodes in order. Linux's
+    # parent-death signal: a demo killed outright takes its nodes with it instead of orphaning them.
+    os.setsid()
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+class NodeProcess:
+    """One household's `gridcommons node run`, restarted by the demo if it dies."""
+
+    def __init__(self, name: str, config: Path, env: dict[str, str]):
+        self.name = name
+        self.config = config
+        self.env = env
+        self.log_path = config.parent / "node.log"
+        self.restarts = 0
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                preexec_fn=_die_with_parent,
+            )
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs (or before it started)."""
+        return None if self._process is None else self._process.poll()
+
+    def terminate(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+
+    def wait(self, timeout: float) -> None:
+        """Wait for a stopping node; kill it if it takes longer than `timeout`."""
+        if self._process is None:
+            return
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
