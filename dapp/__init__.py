@@ -19,8 +19,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from dapp.errors import DappError
 
 # One blueprint per page or API, in menu order: module dapp.<name> defines `bp`.
-FEATURES = ("now", "history", "community", "bill", "market", "consents", "relays", "health", "transactions", "data_api",
-            "vendor")
+FEATURES = ("now", "history", "community", "bill", "market", "consents", "relays", "health", "alerts", "transactions",
+            "data_api", "vendor")
 MENU = (
     ("now.page", "Now"),
     ("history.page", "History"),
@@ -30,6 +30,7 @@ MENU = (
     ("consents.page", "Consents"),
     ("relays.page", "Relays"),
     ("health.page", "Node"),
+    ("alerts.page", "Alerts"),
 )
 
 csrf = CSRFProtect()

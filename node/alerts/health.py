@@ -77,9 +77,9 @@ def silent_meter(snapshot: NodeSnapshot, settings: HealthSettings = HealthSettin
     if silence <= limit:
         return None
     if snapshot.node_running is False:
-        advice = "The node is not running: start it with `gridcommons node run` (or `make demo`)."
+        advice = "The node is not running: start it with gridcommons node run (or make demo)."
     else:
-        advice = ("Check the cable to the meter's P1 port and `meter.device` in node.toml; the Node page shows "
+        advice = ("Check the cable to the meter's P1 port and meter.device in node.toml; the Node page shows "
                   "the meter part's last error and CRC rejects.")
     return Alert(SILENT_METER, CRITICAL, "Silent meter", seen=f"no reading stored for {duration(silence)}",
                  expected=f"a reading at least every {duration(limit)}", since=snapshot.last_reading, advice=advice,
@@ -93,7 +93,7 @@ def chain_trouble(snapshot: NodeSnapshot, settings: HealthSettings = HealthSetti
         return Alert(CHAIN_UNREACHABLE, CRITICAL, "Chain unreachable", seen=chain.error or "the chain client does not answer",
                      expected="the chain client answers", since=None,
                      advice="Readings wait in the outbox until it is back. Check that the chain client (or the "
-                            "embedded anvil) runs and that `chain.rpc` in node.toml points at it.",
+                            "embedded anvil) runs and that chain.rpc in node.toml points at it.",
                      help="chain-unreachable")
     if chain.head_time is not None:
         still = snapshot.now - chain.head_time

@@ -10,7 +10,7 @@ from dappkit import PASSWORD, csrf_token
 from dapp import MENU, create_app
 from dapp.services import NodeServices
 
-PRIVATE_PAGES = ["/now/", "/history/", "/community/", "/bill/", "/market/", "/consents/", "/relays/", "/node/"]
+PRIVATE_PAGES = ["/now/", "/history/", "/community/", "/bill/", "/market/", "/consents/", "/relays/", "/node/", "/alerts/"]
 
 
 @pytest.mark.parametrize("path", PRIVATE_PAGES)
