@@ -12,6 +12,9 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 # The project's own anvil (ape-config.yaml's foundry host points at it).
 CHAIN_PORT := 8545
 
+# The demo's state and options (the benchmark runs one in a scratch folder on other ports).
+DEMO_DIR ?= .demo
+DEMO_ARGS ?=
 # The compiled contracts every node and the demo load (ape compile writes them).
 MANIFEST := .build/__local__.json
 CONTRACTS := $(wildcard contracts/*.sol contracts/*/*.sol) ape-config.yaml
@@ -53,10 +56,10 @@ $(MANIFEST): $(CONTRACTS) | setup
 
 # Five households on this machine in accelerated time; Ctrl-C stops, running it again resumes.
 demo: setup $(MANIFEST)
-	$(BIN)/gridcommons demo run --chain-port $(CHAIN_PORT)
+	$(BIN)/gridcommons demo run --dir $(DEMO_DIR) --chain-port $(CHAIN_PORT) $(DEMO_ARGS)
 
 demo-reset: setup $(MANIFEST)
-	$(BIN)/gridcommons demo run --fresh --chain-port $(CHAIN_PORT)
+	$(BIN)/gridcommons demo run --fresh --dir $(DEMO_DIR) --chain-port $(CHAIN_PORT) $(DEMO_ARGS)
 
 # Figures go to stdout and bench/results/<name>.json.
 bench: setup browser
@@ -70,6 +73,7 @@ bench: setup browser
 	$(BIN)/python -m bench.node_resources
 	$(BIN)/python -m bench.dapp_latency
 	$(BIN)/python -m bench.dapp_live
+	$(BIN)/python -m bench.demo_first_view
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:

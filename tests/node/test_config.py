@@ -31,6 +31,7 @@ def test_a_minimal_config_gets_safe_defaults_and_paths_relative_to_its_folder():
     config = node_config.parse(MINIMAL, Path("/etc/gridcommons"))
     assert (config.data_dir, config.chain.keystore) == (Path("/etc/gridcommons/data"), Path("/etc/gridcommons/k.json"))
     assert (config.meter.source, config.chain.embedded, config.exchange.auto_accept, config.pins) == ("simulator", False, False, "gpio")
+    assert (config.certificates.auto_mint, config.certificates.list_price_per_kwh) == (False, 0)
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,8 @@ def test_a_minimal_config_gets_safe_defaults_and_paths_relative_to_its_folder():
         (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, deployment, embedded, keystore, manifest, passphrase_file, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
         (with_("clock", time_factor=60), "clock.start: an accelerated clock needs both clock.start and clock.wall_start"),
         (with_("exchange", battery_below_pct=120), "exchange.battery_below_pct: must be a percentage (0-100), got 120"),
+        (with_("certificates", min_wh=0), "certificates.min_wh: must be a whole number >= 1, got 0"),
+        (with_("certificates", auto_mint="yes"), "certificates.auto_mint: must be true or false, got 'yes'"),
         ({"node": {"name": "home", "data_dir": "data"}}, "chain: the [chain] table is missing"),
     ],
 )
