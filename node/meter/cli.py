@@ -271,7 +271,7 @@ def import_history(file, file_format, config_path, db_path, timezone, key, auth_
         nonlocal listed
         listed += 1
         if listed <= _LISTED_PROBLEMS:
-            verdict = "rejected" if problem.refused else "noticed"
+            verdict = "rejected" if problem.rejected else "noticed"
             click.echo(f"{file} {problem.where}: {verdict} ({problem.reason}): {problem.detail}", err=True)
 
     try:
@@ -306,10 +306,10 @@ def _import_summary(file: str, report, local) -> list[str]:
     def counts(counter) -> str:
         return ", ".join(f"{reason} {count:,}" for reason, count in counter.most_common())
 
-    refused = sum(report.refused.values())
+    rejected = sum(report.rejected.values())
     lines = [
         f"{file} ({report.format}): imported {report.imported:,}, duplicates skipped {report.duplicates:,},"
-        f" rejected {refused:,}" + (f" ({counts(report.refused)})" if refused else "")
+        f" rejected {rejected:,}" + (f" ({counts(report.rejected)})" if rejected else "")
     ]
     if report.first_ts is not None:
         first, last = (datetime.fromtimestamp(ts, local).isoformat() for ts in (report.first_ts, report.last_ts))

@@ -146,6 +146,13 @@ def _whole(cells: dict[str, str | None], name: str, factor: int) -> int | None:
 
 def _decimal(text: str) -> Decimal | None:
     """A number written with a decimal point or comma; the last of both marks is the decimal one."""
+    if "," not in text and text.count(".") <= 1:  # the common case: a plain number
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            number = None
+        if number is not None:
+            return number if number.is_finite() else None
     text = text.translate(_GROUPING)
     comma, point = text.rfind(","), text.rfind(".")
     if comma > point:

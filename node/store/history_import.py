@@ -1,7 +1,7 @@
 """A file of past meter data (a P1 capture or a CSV register export) into the store, with a report.
 
 Bad records are reported where they began and skipped; the import goes on to the end of the file.
-Records later than now are refused: they would close intervals the meter has not finished. Records
+Records later than now are rejected: they would close intervals the meter has not finished. Records
 out of time order are stored by time like the rest. A register that runs backwards (a new meter?)
 is stored and noticed; the store marks its interval incomplete and never counts a negative step.
 """
@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from node.meter.dlms.ciphering import MeterKeys
 from node.meter.dsmr.specs import AUTO, TelegramSpec
@@ -25,29 +25,28 @@ from node.store.p1_capture import P1Capture, looks_binary
 from node.store.samples import Sample
 from node.store.store import MeterStore
 
-FORMATS = ("p1", "csv")
-_HEAD = 65536
+_HEAD = 65536  # bytes looked at to tell a CSV from a capture, and text from binary
 _PROGRESS_EVERY = 4096  # records between progress reports
 
 
 @dataclass(frozen=True)
 class Problem:
-    """A record the import refused (or only noticed), where in the file it began, and why."""
+    """A record the import rejected (or only noticed), where in the file it began, and why."""
 
     where: str
     reason: str
     detail: str
-    refused: bool = True
+    rejected: bool = True
 
 
 @dataclass
 class ImportReport:
-    """What an import did: records new to the store, already there, refused, and their time range."""
+    """What an import did: records new to the store, already there, rejected, and their time range."""
 
     format: str
     imported: int = 0
     duplicates: int = 0
-    refused: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
     noticed: Counter[str] = field(default_factory=Counter)
     out_of_order: int = 0
     skipped_bytes: int = 0
@@ -81,18 +80,11 @@ def import_history(
 ) -> ImportReport:
     """Import the file at `path` into `store`; raises OSError if it cannot be read, StoreError for an unusable CSV header."""
     now = int(clock())
-    with open(path, "rb") as binary:
+    with open(path, "rb", buffering=_HEAD) as binary:
         head = binary.peek(_HEAD)[:_HEAD]
         chosen = detect_format(head) if file_format == "auto" else file_format
-        report = ImportReport(chosen)
-        if chosen == "csv":
-            text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
-            source = CsvRegisters(text, local)
-            report.ignored_columns = source.ignored
-            where = "line {}".format
-        else:
-            source = P1Capture(binary, looks_binary(head), keys, spec)
-            where = ("near byte {}" if source.binary else "line {}").format
+        source, where = _source(binary, head, chosen, local, keys, spec)
+        report = ImportReport(chosen, ignored_columns=source.ignored if isinstance(source, CsvRegisters) else ())
         bytes_read = binary.tell if binary.seekable() else (lambda: 0)  # a pipe has no position
         writer = Backfill(store, clock, batch_size)
         previous: Sample | None = None
@@ -100,21 +92,18 @@ def import_history(
             if count % _PROGRESS_EVERY == 0:
                 on_progress(bytes_read())
             if isinstance(item, Rejection):
-                report.refused[item.reason] += 1
+                report.rejected[item.reason] += 1
                 on_problem(Problem(where(position), item.reason, item.detail))
                 continue
             if item.ts > now:
-                report.refused["in_future"] += 1
+                report.rejected["in_future"] += 1
                 on_problem(Problem(where(position), "in_future", f"{_local(item.ts, local)} is later than now ({_local(now, local)})"))
                 continue
-            if previous is not None:
-                if item.ts < previous.ts:
-                    report.out_of_order += 1
-                else:
-                    notice = _discontinuity(previous, item)
-                    if notice is not None:
-                        report.noticed[notice[0]] += 1
-                        on_problem(Problem(where(position), *notice, refused=False))
+            if previous is not None and item.ts < previous.ts:
+                report.out_of_order += 1
+            elif previous is not None and (notice := _discontinuity(previous, item)) is not None:
+                report.noticed[notice[0]] += 1
+                on_problem(Problem(where(position), *notice, rejected=False))
             previous = item
             report.first_ts = item.ts if report.first_ts is None else min(report.first_ts, item.ts)
             report.last_ts = item.ts if report.last_ts is None else max(report.last_ts, item.ts)
@@ -122,9 +111,17 @@ def import_history(
         writer.flush()
         on_progress(bytes_read())
     report.imported, report.duplicates = writer.imported, writer.duplicates
-    if chosen == "p1":
-        report.skipped_bytes = source.decoder.skipped_bytes
+    report.skipped_bytes = source.decoder.skipped_bytes if isinstance(source, P1Capture) else 0
     return report
+
+
+def _source(binary: BinaryIO, head: bytes, chosen: str, local: tzinfo, keys: MeterKeys | None, spec: TelegramSpec):
+    """The file's records, and how to say where one began."""
+    if chosen == "csv":
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+        return CsvRegisters(text, local), "line {}".format
+    binary_capture = looks_binary(head)
+    return P1Capture(binary, binary_capture, keys, spec), ("near byte {}" if binary_capture else "line {}").format
 
 
 def _discontinuity(before: Sample, after: Sample) -> tuple[str, str] | None:

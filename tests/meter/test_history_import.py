@@ -135,7 +135,7 @@ def test_a_rejected_telegram_is_reported_at_the_line_it_began_on_and_the_rest_ar
     report, problems = run_import(capture, tmp_path / "meter.db")
 
     assert problems == [(f"line {line_of[3]}", "crc_mismatch"), (f"line {line_of[5]}", "partial_telegram")]
-    assert (report.imported, dict(report.refused), report.skipped_bytes) == (4, {"crc_mismatch": 1, "partial_telegram": 1}, 9)
+    assert (report.imported, dict(report.rejected), report.skipped_bytes) == (4, {"crc_mismatch": 1, "partial_telegram": 1}, 9)
 
 
 def test_an_encrypted_dlms_capture_imports_with_the_key_and_is_refused_without_it(tmp_path):
@@ -146,7 +146,7 @@ def test_an_encrypted_dlms_capture_imports_with_the_key_and_is_refused_without_i
     without, problems = run_import(capture, tmp_path / "refused.db")
     with_key, _ = run_import(capture, tmp_path / "meter.db", keys=MeterKeys(KEY))
 
-    assert (without.accepted, dict(without.refused)) == (0, {"no_key": 30})
+    assert (without.accepted, dict(without.rejected)) == (0, {"no_key": 30})
     assert problems[0][0].startswith("near byte ")
     assert with_key.imported == 30
     assert readings(tmp_path / "meter.db")[-1][2] == sum(meter.registers.import_mwh) // 1000
@@ -185,6 +185,16 @@ def test_comma_separated_exports_take_quoted_decimal_commas_and_thousands_points
     assert [row[2:4] for row in readings(tmp_path / "meter.db")] == [(1_234_500, 250), (1_234_600, 1_250_500)]
 
 
+def test_an_excel_export_with_a_byte_order_mark_and_tabs_imports_and_names_the_columns_it_ignored(tmp_path):
+    export = tmp_path / "excel.csv"
+    export.write_bytes("\ufeffTimestamp\tGas_m3\tImport_kWh\r\n2024-06-09T10:00:00+02:00\t12,5\t1,5\r\n".encode())
+
+    report, problems = run_import(export, tmp_path / "meter.db")
+
+    assert (report.format, report.imported, problems, report.ignored_columns) == ("csv", 1, [], ("gas_m3",))
+    assert [row[2] for row in readings(tmp_path / "meter.db")] == [1500]
+
+
 def test_bad_csv_rows_are_reported_by_line_and_skipped_and_the_good_ones_imported(tmp_path):
     good = csv_rows(YESTERDAY, 4)
     export = write_csv(tmp_path / "export.csv", [
@@ -217,7 +227,7 @@ def test_bad_csv_rows_are_reported_by_line_and_skipped_and_the_good_ones_importe
         ("line 12", "bad_number"),
         ("line 13", "no_energy"),
     ]
-    assert (report.imported, sum(report.refused.values())) == (4, 9)
+    assert (report.imported, sum(report.rejected.values())) == (4, 9)
     assert len(readings(tmp_path / "meter.db")) == 4
 
 
@@ -268,6 +278,18 @@ def test_a_register_that_goes_back_is_stored_and_noticed_and_its_interval_never_
         energy = store.interval_energy(YESTERDAY, YESTERDAY + timedelta(minutes=30))
     assert (report.imported, problems) == (180, [("line 62", "register_decrease")])
     assert [(e.import_wh, e.complete, e.issues) for e in energy] == [(178, False, ("register_reset",)), (178, True, ())]
+
+
+def test_another_meter_id_is_stored_and_noticed_and_its_interval_marked_incomplete(tmp_path):
+    new_meter = [row.replace("E0044007", "E0055001") for row in csv_rows(YESTERDAY + timedelta(minutes=10), 30, first_wh=0)]
+    export = write_csv(tmp_path / "swap.csv", csv_rows(YESTERDAY, 60) + new_meter)
+
+    report, problems = run_import(export, tmp_path / "meter.db")
+
+    with MeterStore(tmp_path / "meter.db", clock=clock) as store:
+        energy = store.interval_energy(YESTERDAY, YESTERDAY + timedelta(minutes=15))
+    assert (report.imported, problems) == (90, [("line 62", "meter_changed")])
+    assert [(e.import_wh, e.issues) for e in energy] == [((59 + 29) * 2, ("meter_changed",))]  # 2 Wh a step, none across
 
 
 def test_samples_older_than_the_retention_window_are_thinned_exactly_as_the_store_thins_them(tmp_path):
