@@ -7,11 +7,11 @@ For an hour t after the origin o (the start of the current local hour), the prof
 
 over the measured hours s of the last `weeks` weeks before o on the same local clock hour and the
 same day type as t (weekday, or Saturday/Sunday); a day type without any such hour uses both.
-The forecast is f(t) = L_o · p_o(t), where the level L_o is Σ y ÷ Σ p over the hours of the last
-`level_days` days, each forecast by the profile from its origin one day before (o − 1 d, …,
-o − level_days d), clipped to [0.5, 2]; level_days = 0 leaves the profile unscaled.
-The band is f(t) plus the `band_quantiles` of the errors this method made, at that clock hour, in
-the 24 h after each of the origins o − 1 d, …, o − band_days d. See docs/forecast.md.
+The forecast is f(t) = L_o · p_o(t): the level L_o is Σ y ÷ Σ p over the hours of the last
+`level_days` days, each forecast by the profile as it stood one day earlier (origins o − 1 d, …,
+o − level_days d, each over its next 24 h), clipped to [0.5, 2].
+The band is f(t) plus the `band_quantiles` of the errors this whole method made, at that clock
+hour, in the 24 h after each of the origins o − 1 d, …, o − band_days d. See docs/forecast.md.
 """
 
 from __future__ import annotations
@@ -30,24 +30,18 @@ _LEVEL_LIMITS = (0.5, 2.0)
 class ForecastSettings:
     """How much history the forecast reads and how it weighs it."""
 
-    weeks: int = 6
-    half_life_days: float = 14.0
-    level_days: int = 7
+    weeks: int = 4
+    half_life_days: float = 7.0
+    level_days: int = 14
     min_days: int = 7  # with less measured history the forecast falls back (see SHORT_HISTORY)
     band_days: int = 14
-    band_quantiles: tuple[float, float] = (0.1, 0.9)
+    band_quantiles: tuple[float, float] = (0.05, 0.95)
     min_band_errors: int = 5  # fewer past errors at a clock hour: no band for it
 
     @property
     def history_seconds(self) -> int:
         """How far back the forecast reads: its profile window before the oldest past origin it replays."""
         return (self.weeks * 7 + self.band_days + self.level_days) * DAY
-
-
-CONSUMPTION = ForecastSettings()
-# Production's level is the weather, which last week does not predict: scaling by it only adds noise
-# (bench/forecast_accuracy.py measures both).
-PRODUCTION = ForecastSettings(level_days=0)
 
 
 @dataclass(frozen=True)
@@ -81,13 +75,14 @@ class EnergyForecast:
     production: Forecast
 
 
-def forecast_energy(energy: EnergyHours, origin: int, zone: tzinfo, hours: int = 24) -> EnergyForecast:
-    """Consumption and production forecasts, each with its own settings."""
-    return EnergyForecast(forecast(energy.consumption, origin, zone, CONSUMPTION, hours),
-                          forecast(energy.production, origin, zone, PRODUCTION, hours))
+def forecast_energy(energy: EnergyHours, origin: int, zone: tzinfo, settings: ForecastSettings = ForecastSettings(),
+                    hours: int = 24) -> EnergyForecast:
+    """Consumption and production forecasts."""
+    return EnergyForecast(forecast(energy.consumption, origin, zone, settings, hours),
+                          forecast(energy.production, origin, zone, settings, hours))
 
 
-def forecast(series: HourlyWh, origin: int, zone: tzinfo, settings: ForecastSettings = CONSUMPTION,
+def forecast(series: HourlyWh, origin: int, zone: tzinfo, settings: ForecastSettings = ForecastSettings(),
              hours: int = 24) -> Forecast:
     """Forecast the `hours` hours from `origin` (an hour start) from the measured hours before it."""
     profile = _Profile(series, origin, zone, settings)

@@ -5,23 +5,23 @@ from __future__ import annotations
 from datetime import datetime, timezone, tzinfo
 
 from node.forecast.hours import EnergyHours, sum_hours
-from node.forecast.model import CONSUMPTION, PRODUCTION, EnergyForecast, forecast_energy
+from node.forecast.model import EnergyForecast, ForecastSettings, forecast_energy
 from node.mirror.db import MirrorDB
 from node.store.store import MeterStore
 
-
-# Both forecasts' history, read once.
-HISTORY_SECONDS = max(CONSUMPTION.history_seconds, PRODUCTION.history_seconds)
+HISTORY_SECONDS = ForecastSettings().history_seconds
 
 
 def household_forecast(store: MeterStore, origin: int, zone: tzinfo, hours: int = 24) -> EnergyForecast:
     """This household's forecast for `hours` hours from `origin` (a local hour start)."""
-    return forecast_energy(household_hours(store, origin - HISTORY_SECONDS, origin, zone), origin, zone, hours)
+    energy = household_hours(store, origin - HISTORY_SECONDS, origin, zone)
+    return forecast_energy(energy, origin, zone, hours=hours)
 
 
 def community_forecast(mirror: MirrorDB, origin: int, length: int, zone: tzinfo, hours: int = 24) -> EnergyForecast:
     """The community's forecast for `hours` hours from `origin`; `length` is the chain's interval in seconds."""
-    return forecast_energy(community_hours(mirror, origin - HISTORY_SECONDS, origin, length, zone), origin, zone, hours)
+    energy = community_hours(mirror, origin - HISTORY_SECONDS, origin, length, zone)
+    return forecast_energy(energy, origin, zone, hours=hours)
 
 
 def household_hours(store: MeterStore, first: int, end: int, zone: tzinfo) -> EnergyHours:

@@ -34,7 +34,7 @@ def write_minutes(path: Path, first: int, end: int, import_w: Callable[[int], in
     with MeterStore(path, StoreSettings(max_clock_skew=None), clock=lambda: end, local=ZONE) as store:
         for ts in range(first, end + 1, 60):
             if ts not in skip:
-                store.add_sample(Sample(ts, "E0001", 1_000_000 + imported, 500_000 + exported, import_w(ts), export_w(ts)))
+                store.add_sample(Sample(ts, "E0001", imported, exported, import_w(ts), export_w(ts)))
             imported += import_w(ts) // 60
             exported += export_w(ts) // 60
 

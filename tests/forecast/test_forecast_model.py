@@ -9,9 +9,7 @@ from forecastkit import ZONE, hourly
 
 from node.forecast.hours import days_earlier, hour_start
 from node.forecast.model import (
-    CONSUMPTION,
     NO_HISTORY,
-    PRODUCTION,
     PROFILE,
     SHORT_HISTORY,
     ForecastSettings,
@@ -50,32 +48,32 @@ def test_weekends_are_forecast_from_weekends_and_weekdays_from_weekdays():
     assert [h.expected_wh for h in friday.hours] == [300.0 + hour for hour in range(24)]
 
 
-def test_the_profile_weighs_each_past_day_by_half_every_fourteen_days():
+def test_the_profile_is_the_last_four_weeks_weighed_by_half_every_seven_days():
     # Every hour of day d holds 100 + d Wh: the forecast is the weekdays' decayed mean, the same at every hour.
     series = hourly(MONDAY, 56, lambda moment: 100.0 + (moment.date() - MONDAY).days)
 
-    result = forecast(series, ORIGIN, ZONE, PRODUCTION)  # no level scaling: the profile alone
+    result = forecast(series, ORIGIN, ZONE, ForecastSettings(level_days=0))  # the profile alone
 
-    weekdays = [MONDAY + timedelta(days=d) for d in range(14, 56) if (MONDAY + timedelta(days=d)).weekday() < 5]
+    weekdays = [MONDAY + timedelta(days=d) for d in range(28, 56) if (MONDAY + timedelta(days=d)).weekday() < 5]
     for hour in result.hours:
         clock = datetime.fromtimestamp(hour.start, ZONE).hour
         samples = [(day, local_midnight(day, ZONE) + clock * 3600) for day in weekdays]
-        weights = [2 ** (-(ORIGIN - start) / (14 * 86400)) for _, start in samples]
+        weights = [2 ** (-(ORIGIN - start) / (7 * 86400)) for _, start in samples]
         values = [100.0 + (day - MONDAY).days for day, _ in samples]
         expected = sum(w * v for w, v in zip(weights, values)) / sum(weights)
         assert hour.expected_wh == round(expected, 1)
 
 
 def test_a_jump_in_use_scales_the_profile_by_at_most_two():
-    # 100 Wh an hour, then 1000 Wh for the last eight days: the level is far above 2 and is clipped.
-    series = hourly(MONDAY, 56, lambda moment: 1000.0 if (moment.date() - MONDAY).days >= 48 else 100.0)
+    # 100 Wh an hour, then 3000 Wh for the last eight days: the level is about 3 and is clipped.
+    series = hourly(MONDAY, 56, lambda moment: 3000.0 if (moment.date() - MONDAY).days >= 48 else 100.0)
     unscaled = ForecastSettings(level_days=0)
 
-    scaled = forecast(series, ORIGIN, ZONE, CONSUMPTION)
+    scaled = forecast(series, ORIGIN, ZONE)
     profile = forecast(series, ORIGIN, ZONE, unscaled)
 
     assert [h.expected_wh for h in scaled.hours] == pytest.approx([2 * h.expected_wh for h in profile.hours], rel=1e-3)
-    assert "scaled ×2.00 to the last 7 days" in scaled.note
+    assert "scaled ×2.00 to the last 14 days" in scaled.note
 
 
 def test_missing_hours_are_left_out_rather_than_counted_as_zero():
@@ -102,11 +100,11 @@ def test_less_than_a_week_of_history_falls_back_to_the_average_of_each_clock_hou
 
 
 def test_without_history_in_the_window_there_is_no_forecast_and_the_note_says_why():
-    series = hourly(MONDAY, 7, lambda moment: 300.0)  # seven weeks before the origin: outside the six-week window
+    series = hourly(MONDAY, 7, lambda moment: 300.0)  # seven weeks before the origin: outside the four-week window
 
     result = forecast(series, ORIGIN, ZONE)
 
-    assert (result.method, result.note) == (NO_HISTORY, "No measured hours in the last 6 weeks: no forecast yet.")
+    assert (result.method, result.note) == (NO_HISTORY, "No measured hours in the last 4 weeks: no forecast yet.")
     assert [h.expected_wh for h in result.hours] == [None] * 24
 
 
@@ -136,7 +134,7 @@ def test_the_spring_night_has_no_two_o_clock_and_no_baseline_for_it_a_day_later(
 
 def test_the_band_is_the_quantiles_of_past_errors_at_that_clock_hour():
     # At noon even days hold 200 Wh and odd days 400 Wh; other hours are steady.
-    series = hourly(MONDAY, 56, lambda moment: (200.0 if moment.day % 2 == 0 else 400.0) if moment.hour == 12 else 300.0)
+    series = hourly(MONDAY, 56, lambda moment: 300.0 if moment.hour != 12 else 200.0 if moment.day % 2 == 0 else 400.0)
     settings = ForecastSettings(level_days=0, half_life_days=1e9)  # equal weights: the profile is a plain mean
 
     noon = forecast(series, ORIGIN, ZONE, settings).hours[12]
@@ -146,14 +144,15 @@ def test_the_band_is_the_quantiles_of_past_errors_at_that_clock_hour():
         return moment.hour, moment.weekday() >= 5
 
     def mean_before(origin: int, target: int) -> float:
-        known = [v for start, v in series.items() if origin - 42 * 86400 <= start < origin and kind(start) == kind(target)]
+        window = range(origin - 28 * 86400, origin)
+        known = [v for start, v in series.items() if start in window and kind(start) == kind(target)]
         return sum(known) / len(known)
 
     past_origins = [ORIGIN - days_back * 86400 for days_back in range(1, 15)]
     errors = [series[past + 12 * 3600] - mean_before(past, past + 12 * 3600) for past in past_origins]
     mean = mean_before(ORIGIN, ORIGIN + 12 * 3600)
     assert (noon.low_wh, noon.expected_wh, noon.high_wh) == (
-        round(mean + quantile(errors, 0.1), 1), round(mean, 1), round(mean + quantile(errors, 0.9), 1))
+        round(mean + quantile(errors, 0.05), 1), round(mean, 1), round(mean + quantile(errors, 0.95), 1))
 
 
 def test_quantiles_interpolate_between_ordered_values():

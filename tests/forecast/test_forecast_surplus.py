@@ -31,7 +31,8 @@ def test_consecutive_surplus_hours_form_one_window_with_their_total():
 
 
 def test_the_advice_names_the_windows_in_local_time():
-    windows = (SurplusWindow(NINE + 2 * 3600, NINE + 6 * 3600, 4000), SurplusWindow(NINE + 7 * 3600, NINE + 8 * 3600, 10))
+    windows = (SurplusWindow(NINE + 2 * 3600, NINE + 6 * 3600, 4000),
+               SurplusWindow(NINE + 7 * 3600, NINE + 8 * 3600, 10))
 
     assert recommendation(windows, ZONE) == ("Run your dishwasher, washing machine or EV charger between 11:00 and "
                                              "15:00 or between 16:00 and 17:00, when the community expects surplus.")
