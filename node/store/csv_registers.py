@@ -25,6 +25,7 @@ ENERGY_COLUMNS = (*IMPORT_TARIFFS, *EXPORT_TARIFFS, IMPORT_TOTAL, EXPORT_TOTAL)
 KNOWN_COLUMNS = (TIMESTAMP, *ENERGY_COLUMNS, *POWER_COLUMNS, METER_ID)
 _SEPARATORS = (";", ",", "\t")
 _GROUPING = str.maketrans("", "", " \u00a0'")
+_DIGITS = 12  # digits before the point: far beyond any household meter
 Located = tuple[int, Sample | Rejection]
 
 
@@ -66,7 +67,15 @@ class CsvRegisters:
         rows = csv.reader(self._stream, delimiter=self.separator)
         offset = self._header_number
         end = 0
-        for fields in rows:
+        while True:
+            try:
+                fields = next(rows)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. a quote left open swallowing lines: the reader goes on after it
+                start, end = end + 1, rows.line_num
+                yield start + offset, Rejection("unreadable_row", str(error))
+                continue
             start, end = end + 1, rows.line_num
             if not fields or not any(field.strip() for field in fields):
                 continue
@@ -99,13 +108,14 @@ class CsvRegisters:
     def _unix_time(self, text: str) -> int:
         try:
             moment = datetime.fromisoformat(text)
-        except ValueError:
+            return int(moment.timestamp()) if moment.tzinfo is not None else self._local_time(moment)
+        except (ValueError, OverflowError, OSError):  # OverflowError, OSError: years no platform clock reaches
             raise _BadRow("bad_timestamp", f"{text!r} is not an ISO 8601 time like 2024-01-15T10:30:00+01:00") from None
-        if moment.tzinfo is not None:
-            return int(moment.timestamp())
+
+    def _local_time(self, moment: datetime) -> int:
         first = int(moment.replace(tzinfo=self.local).timestamp())
         if datetime.fromtimestamp(first, self.local).replace(tzinfo=None) != moment.replace(microsecond=0):
-            raise _BadRow("bad_timestamp", f"{text} does not exist in {self.local} (the clocks went forward)")
+            raise _BadRow("bad_timestamp", f"{moment.isoformat()} does not exist in {self.local} (the clocks went forward)")
         second = int(moment.replace(tzinfo=self.local, fold=1).timestamp())
         # The hour the clocks go back happens twice: the second time it is, once rows went past it.
         if second != first and self._previous_ts is not None and first < self._previous_ts <= second:
@@ -139,8 +149,8 @@ def _whole(cells: dict[str, str | None], name: str, factor: int) -> int | None:
     number = _decimal(text)
     if number is None:
         raise _BadRow("bad_number", f"{name} {text!r} is not a number")
-    if number < 0:
-        raise _BadRow("negative_value", f"{name} {text} is below zero")
+    if number.adjusted() >= _DIGITS:  # before it becomes a huge integer; the import judges the rest
+        raise _BadRow("bad_number", f"{name} {text} is beyond any household meter")
     return int((number * factor).to_integral_value(rounding=ROUND_FLOOR))
 
 

@@ -1,9 +1,10 @@
 """A file of past meter data (a P1 capture or a CSV register export) into the store, with a report.
 
 Bad records are reported where they began and skipped; the import goes on to the end of the file.
-Records later than now are rejected: they would close intervals the meter has not finished. Records
-out of time order are stored by time like the rest. A register that runs backwards (a new meter?)
-is stored and noticed; the store marks its interval incomplete and never counts a negative step.
+Records later than now are rejected: they would close intervals the meter has not finished. So are
+records before 2000 and negative or enormous values. Records out of time order are stored by time
+like the rest. A register that runs backwards (a new meter?) is stored and noticed; the store marks
+its interval incomplete and never counts a negative step.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from node.store.store import MeterStore
 
 _HEAD = 65536  # bytes looked at to tell a CSV from a capture, and text from binary
 _PROGRESS_EVERY = 4096  # records between progress reports
+_PLAUSIBLE = 10**12  # Wh or W: beyond any household meter, well inside SQLite's integers
+_EARLIEST = 946684800  # 2000-01-01 UTC; a stray older time would have the store work out every interval since
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,14 @@ def import_history(
                 report.rejected[item.reason] += 1
                 on_problem(Problem(where(position), item.reason, item.detail))
                 continue
+            if (implausible := _implausible(item)) is not None:
+                report.rejected["implausible_value"] += 1
+                on_problem(Problem(where(position), "implausible_value", implausible))
+                continue
+            if item.ts < _EARLIEST:
+                report.rejected["implausible_time"] += 1
+                on_problem(Problem(where(position), "implausible_time", f"{_local(item.ts, local)} is before any smart meter"))
+                continue
             if item.ts > now:
                 report.rejected["in_future"] += 1
                 on_problem(Problem(where(position), "in_future", f"{_local(item.ts, local)} is later than now ({_local(now, local)})"))
@@ -122,6 +133,14 @@ def _source(binary: BinaryIO, head: bytes, chosen: str, local: tzinfo, keys: Met
         return CsvRegisters(text, local), "line {}".format
     binary_capture = looks_binary(head)
     return P1Capture(binary, binary_capture, keys, spec), ("near byte {}" if binary_capture else "line {}").format
+
+
+def _implausible(sample: Sample) -> str | None:
+    for name in ("import_wh", "export_wh", "import_w", "export_w"):
+        value = getattr(sample, name)
+        if value is not None and not 0 <= value < _PLAUSIBLE:
+            return f"{name} {value} is not what a household meter reads"
+    return None
 
 
 def _discontinuity(before: Sample, after: Sample) -> tuple[str, str] | None:

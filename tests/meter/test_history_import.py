@@ -210,6 +210,10 @@ def test_bad_csv_rows_are_reported_by_line_and_skipped_and_the_good_ones_importe
         "2024-03-31T02:30:00;1,0;0;0;0;;;",                             # line 11
         "2024-06-09T00:01:20+02:00;NaN;0;0;0;;;",                       # line 12
         "2024-06-09T00:01:30+02:00;;;;;100;0;E0044007",                 # line 13
+        "1970-01-01T00:00:00+00:00;1,0;0;0;0;;;",                       # line 14
+        "2024-06-09T00:01:40+02:00;1e12;0;0;0;;;",                      # line 15
+        "2024-06-09T00:01:50+02:00;5000000000;0;0;0;;;",                # line 16: 5 TWh
+        '2024-06-09T00:02:00+02:00;"' + "9" * 200_000 + ";0;0;0;;;",    # line 17: a quote left open
         good[2],
         good[3],
     ])
@@ -220,15 +224,19 @@ def test_bad_csv_rows_are_reported_by_line_and_skipped_and_the_good_ones_importe
         ("line 3", "bad_timestamp"),
         ("line 5", "bad_number"),
         ("line 6", "missing_field"),
-        ("line 8", "negative_value"),
+        ("line 8", "implausible_value"),
         ("line 9", "missing_field"),
         ("line 10", "in_future"),
         ("line 11", "bad_timestamp"),
         ("line 12", "bad_number"),
         ("line 13", "no_energy"),
+        ("line 14", "implausible_time"),
+        ("line 15", "bad_number"),
+        ("line 16", "implausible_value"),
+        ("line 17", "unreadable_row"),
     ]
-    assert (report.imported, sum(report.rejected.values())) == (4, 9)
-    assert len(readings(tmp_path / "meter.db")) == 4
+    assert (report.imported, sum(report.rejected.values())) == (4, 13)
+    assert [row[0] for row in readings(tmp_path / "meter.db")] == [int(YESTERDAY.timestamp()) + step for step in (0, 10, 20, 30)]
 
 
 def test_a_csv_without_a_timestamp_or_energy_column_is_refused_before_anything_is_stored(tmp_path):
