@@ -19,11 +19,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from dapp.errors import DappError
 
 # One blueprint per page or API, in menu order: module dapp.<name> defines `bp`.
-FEATURES = ("now", "history", "community", "bill", "market", "consents", "relays", "health", "alerts", "transactions",
-            "data_api", "vendor")
+FEATURES = ("now", "history", "forecast", "community", "bill", "market", "consents", "relays", "health", "alerts",
+            "transactions", "data_api", "vendor")
 MENU = (
     ("now.page", "Now"),
     ("history.page", "History"),
+    ("forecast.page", "Forecast"),
     ("community.page", "Community"),
     ("bill.page", "Settlements"),
     ("market.page", "Market"),

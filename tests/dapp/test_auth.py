@@ -10,7 +10,8 @@ from dappkit import PASSWORD, csrf_token
 from dapp import MENU, create_app
 from dapp.services import NodeServices
 
-PRIVATE_PAGES = ["/now/", "/history/", "/community/", "/bill/", "/market/", "/consents/", "/relays/", "/node/", "/alerts/"]
+PRIVATE_PAGES = ["/now/", "/history/", "/forecast/", "/community/", "/bill/", "/market/", "/consents/", "/relays/", "/node/",
+                 "/alerts/"]
 
 
 @pytest.mark.parametrize("path", PRIVATE_PAGES)
