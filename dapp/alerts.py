@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, has_request_context, render_template, request
 from markupsafe import Markup
 
 from dapp.auth import login_required
@@ -56,7 +56,7 @@ def troubleshooting():
 @bp.app_context_processor
 def banner() -> dict:
     """The current alerts for the banner on every page but the Alerts page itself (logged in only)."""
-    if not g.get("operator") or request.blueprint == bp.name:
+    if not has_request_context() or not g.get("operator") or request.blueprint == bp.name:
         return {}
     verdict, _ = _verdict_or_none()
     return {"alert_banner": verdict.alerts} if verdict else {}
