@@ -28,7 +28,7 @@ from node.relay.rules import (
     SurplusRule,
 )
 from node.relay.settings import RelaySettings, battery_sensor_from_dict, relay_settings_from_dict, relays_from_dict
-from node.relay.signals import Exchange, Signals
+from node.relay.signals import Exchange, ExpectedSurplus, Signals
 
 __all__ = [
     "BatteryRule",
@@ -39,6 +39,7 @@ __all__ = [
     "EventSink",
     "Exchange",
     "ExchangeRule",
+    "ExpectedSurplus",
     "FileSensor",
     "ManualRule",
     "Override",

@@ -17,9 +17,10 @@ from typing import ClassVar, Union
 from zoneinfo import ZoneInfo
 
 from node.relay.errors import RelayConfigError
-from node.relay.signals import EXCHANGE_ROLES, ExchangeRole, Signals
+from node.relay.signals import EXCHANGE_ROLES, ExchangeRole, ExpectedSurplus, Signals
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SURPLUS_PLANS = ("live", "forecast")
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,21 @@ class BatteryRule:
 
 @dataclass(frozen=True)
 class SurplusRule:
-    """Run a flexible load while the community exports surplus.
+    """Run a flexible load while the community exports surplus, or in the hours it is expected.
 
-    On when surplus > on_above_w, off when surplus < off_below_w. `load_w` is the load's own
-    draw: while the load runs it eats the surplus it was switched on for, so it is added back
-    to the measured surplus; otherwise every switch-on would cause its own switch-off.
+    With `plan` "live": on when surplus > on_above_w, off when surplus < off_below_w. `load_w` is
+    the load's own draw: while the load runs it eats the surplus it was switched on for, so it is
+    added back to the measured surplus; otherwise every switch-on would cause its own switch-off.
+    With `plan` "forecast": on during the `run_hours` hours of the next 24 h with the most expected
+    community surplus (above zero; the earlier hour first on a tie), off otherwise.
     """
 
     kind: ClassVar[str] = "surplus"
     on_above_w: float = 500.0
     off_below_w: float = 100.0
     load_w: float = 0.0
+    plan: str = "live"
+    run_hours: int = 3
 
     def __post_init__(self) -> None:
         _require_finite(self, "on_above_w", "off_below_w", "load_w")
@@ -105,8 +110,14 @@ class SurplusRule:
             raise RelayConfigError("off_below_w", f"must be below on_above_w ({_num(self.on_above_w)})")
         if self.load_w < 0:
             raise RelayConfigError("load_w", "must not be negative")
+        if self.plan not in SURPLUS_PLANS:
+            raise RelayConfigError("plan", f"must be one of {', '.join(SURPLUS_PLANS)}, not {self.plan!r}")
+        if isinstance(self.run_hours, bool) or not isinstance(self.run_hours, int) or not 1 <= self.run_hours <= 24:
+            raise RelayConfigError("run_hours", f"must be a whole number of hours from 1 to 24, not {self.run_hours!r}")
 
     def decide(self, on: bool, signals: Signals) -> Decision:
+        if self.plan == "forecast":
+            return self._planned(on, signals)
         measured = signals.community_surplus_w
         if _unknown(measured):
             return _keep(on, "no community surplus figure")
@@ -121,6 +132,35 @@ class SurplusRule:
         return Decision(
             on, f"{described}, between {_num(self.off_below_w)} W and {_num(self.on_above_w)} W: stays {_state(on)}"
         )
+
+    def _planned(self, on: bool, signals: Signals) -> Decision:
+        if signals.surplus_forecast is None:
+            return _keep(on, "no community surplus forecast")
+        surplus = [hour for hour in signals.surplus_forecast if hour.surplus_wh > 0]
+        planned = sorted(surplus, key=lambda hour: (-hour.surplus_wh, hour.start))[: self.run_hours]
+        if not planned:
+            return Decision(False, "no community surplus expected in the next 24 h")
+        best = f"{len(planned)} best hour{'s' if len(planned) > 1 else ''} of the next 24 h"
+        for hour in planned:
+            if hour.start <= signals.now < hour.end:
+                return Decision(True, f"planned hour {_span(hour.start, hour.end)}: {_num(round(hour.surplus_wh))} Wh "
+                                      f"community surplus expected, one of the {best}")
+        return Decision(False, f"outside the planned hours {_spans(planned)} (the {best} for surplus)")
+
+
+def _span(start: datetime, end: datetime) -> str:
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+def _spans(hours: list[ExpectedSurplus]) -> str:
+    """Hours in time order, consecutive ones joined: '11:00-13:00, 15:00-16:00'."""
+    joined: list[list[datetime]] = []
+    for hour in sorted(hours, key=lambda hour: hour.start):
+        if joined and joined[-1][1] == hour.start:
+            joined[-1][1] = hour.end
+        else:
+            joined.append([hour.start, hour.end])
+    return ", ".join(_span(start, end) for start, end in joined)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from node.relay.battery import BatterySensor, FileSensor, SimulatedBattery
 from node.relay.errors import RelayConfigError
 from node.relay.rules import (
     RULE_KINDS,
+    SURPLUS_PLANS,
     WEEKDAYS,
     BatteryRule,
     ExchangeRule,
@@ -77,7 +78,7 @@ class RelaySettings:
 _COMMON_KEYS = ("pin", "rule", "active_high", "fail_safe", "min_on_s", "min_off_s", "signal_timeout_s")
 _RULE_KEYS: dict[str, tuple[str, ...]] = {
     "battery": ("low_pct", "high_pct"),
-    "surplus": ("on_above_w", "off_below_w", "load_w"),
+    "surplus": ("on_above_w", "off_below_w", "load_w", "plan", "run_hours"),
     "exchange": ("role",),
     "schedule": ("windows", "timezone"),
     "manual": (),
@@ -158,11 +159,25 @@ def _battery_rule(data: Mapping[str, Any]) -> BatteryRule:
     return BatteryRule(low_pct=_number(data, "low_pct", 20.0), high_pct=_number(data, "high_pct", 80.0))
 
 
+# Settings of one surplus plan that the other ignores: refused rather than silently unused.
+_PLAN_ONLY = {"live": ("on_above_w", "off_below_w", "load_w"), "forecast": ("run_hours",)}
+
+
 def _surplus_rule(data: Mapping[str, Any]) -> SurplusRule:
+    plan = _text(data, "plan", "live")
+    if plan not in SURPLUS_PLANS:
+        raise RelayConfigError("plan", f"must be one of {', '.join(SURPLUS_PLANS)}, not {plan!r}")
+    for other, keys in _PLAN_ONLY.items():
+        for key in keys:
+            if other != plan and key in data:
+                raise RelayConfigError(key, f'not used with plan = "{plan}" (only with plan = "{other}")')
+    if plan == "forecast":
+        return SurplusRule(plan=plan, run_hours=_integer(data, "run_hours", 3))
     return SurplusRule(
         on_above_w=_number(data, "on_above_w", 500.0),
         off_below_w=_number(data, "off_below_w", 100.0),
         load_w=_number(data, "load_w", 0.0),
+        plan=plan,
     )
 
 
@@ -254,8 +269,8 @@ def _positive(data: Mapping[str, Any], key: str) -> float:
     return value
 
 
-def _integer(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
+def _integer(data: Mapping[str, Any], key: str, default: int | None = None) -> int:
+    value = data.get(key, default)
     if value is None:
         raise _missing(key)
     if isinstance(value, bool) or not isinstance(value, int):

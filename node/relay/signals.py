@@ -39,6 +39,19 @@ class Exchange:
 
 
 @dataclass(frozen=True)
+class ExpectedSurplus:
+    """One hour of the community's forecast: production minus consumption expected in [start, end), in Wh."""
+
+    start: datetime
+    end: datetime
+    surplus_wh: float
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("an expected surplus needs timezone-aware times")
+
+
+@dataclass(frozen=True)
 class Signals:
     """Inputs of one evaluation. `now` is wall time (timezone-aware); None means unknown."""
 
@@ -48,6 +61,8 @@ class Signals:
     community_surplus_w: float | None = None
     # Every exchange the chain knows for this household (running or not); None if the chain is unreachable.
     exchanges: tuple[Exchange, ...] | None = None
+    # The community's expected surplus, hour by hour over the next 24 h; None without a forecast.
+    surplus_forecast: tuple[ExpectedSurplus, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:

@@ -1,15 +1,29 @@
 """The relays as a node part: every step builds the rules' Signals from the node's own data (battery
-sensor, meter store, event mirror) and lets the relay bank switch."""
+sensor, meter store, event mirror, and the community forecast made from the mirror) and lets the
+relay bank switch."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Callable
 
 from node.actions.queue import ActionQueue
+from node.forecast.hours import HOUR, hour_start
+from node.forecast.model import NO_HISTORY
+from node.forecast.sources import community_forecast
+from node.forecast.surplus import expected_surplus
 from node.mirror.db import MirrorDB
-from node.relay import BatteryRule, BatterySensorError, RelayBank, RelayError, Signals, SimulatedBattery
+from node.relay import (
+    BatteryRule,
+    BatterySensorError,
+    ExpectedSurplus,
+    RelayBank,
+    RelayError,
+    Signals,
+    SimulatedBattery,
+    SurplusRule,
+)
 from node.store.store import MeterStore
 
 log = logging.getLogger(__name__)
@@ -18,7 +32,8 @@ RELAY_OVERRIDE = "relay_override"
 
 
 class RelayController:
-    """Feeds the relay bank. `exchanges` returns this household's peer exchanges (None if unknown)."""
+    """Feeds the relay bank. `exchanges` returns this household's peer exchanges (None if unknown);
+    `zone` is the node's time zone, whose clock hours the surplus forecast plans in (default: the store's)."""
 
     def __init__(
         self,
@@ -29,6 +44,7 @@ class RelayController:
         battery=None,
         exchanges: Callable[[], tuple | None] = lambda: None,
         actions: ActionQueue | None = None,
+        zone: tzinfo | None = None,
     ):
         self.bank = bank
         self.store = store
@@ -37,9 +53,14 @@ class RelayController:
         self.battery = battery
         self.exchanges = exchanges
         self.actions = actions
+        self.zone = zone or store.local
         self._battery_relays = {
             relay.settings.name for relay in bank if isinstance(relay.settings.rule, BatteryRule)
         }
+        self._planning = any(
+            isinstance(relay.settings.rule, SurplusRule) and relay.settings.rule.plan == "forecast" for relay in bank
+        )
+        self._plan: tuple[int, tuple[ExpectedSurplus, ...] | None] | None = None  # (interval, expected surplus)
         self._last_step: float | None = None
 
     def step(self) -> None:
@@ -52,6 +73,7 @@ class RelayController:
                 battery_soc_pct=self._battery(now),
                 community_surplus_w=self._community_surplus_w(now),
                 exchanges=self.exchanges(),
+                surplus_forecast=self._surplus_forecast(now) if self._planning else None,
             )
         )
         self._last_step = now
@@ -95,6 +117,24 @@ class RelayController:
             return None  # too old to say anything about now
         surplus_wh = settled["productionWh"] - settled["allocatedWh"]
         return surplus_wh * 3600 / length
+
+    def _surplus_forecast(self, now: float) -> tuple[ExpectedSurplus, ...] | None:
+        """The community's expected surplus for the 24 h from this hour, made again once per interval
+        (a forecast reads weeks of settled readings; new ones arrive once an interval)."""
+        interval = int(now) // self.store.settings.interval
+        if self._plan is None or self._plan[0] != interval:
+            self._plan = (interval, self._expected_surplus(now))
+        return self._plan[1]
+
+    def _expected_surplus(self, now: float) -> tuple[ExpectedSurplus, ...] | None:
+        made = community_forecast(self.mirror, hour_start(now, self.zone), self.store.settings.interval, self.zone)
+        if NO_HISTORY in (made.production.method, made.consumption.method):
+            return None
+        return tuple(
+            ExpectedSurplus(datetime.fromtimestamp(hour.start, self.zone),
+                            datetime.fromtimestamp(hour.start + HOUR, self.zone), hour.surplus_wh)
+            for hour in expected_surplus(made)
+        )
 
     def close(self) -> None:
         self.bank.close("node stopped")
