@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping
+from zoneinfo import ZoneInfo
 
 from node.config import NodeConfig
 from node.errors import ChainError
@@ -76,6 +77,7 @@ class NodeRuntime:
         self.wall = wall
         c = config.clock
         self.clock = SimulatedClock(c.time_factor, c.start, c.wall_start, wall) if c.time_factor != 1.0 else wall
+        self.zone = ZoneInfo(config.timezone)  # the household's days, as the DApp shows them
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.account = self._load_account()
         self.anvil = None
@@ -157,7 +159,7 @@ class NodeRuntime:
     def _build_meter(self):
         from node.store.store import MeterStore
 
-        store = MeterStore(self.config.store_path, clock=self.clock)
+        store = MeterStore(self.config.store_path, clock=self.clock, local=self.zone)
         meter = self.config.meter
         if meter.source == "simulator":
             from node.runtime.meter_feed import SimulatedMeterFeed
@@ -176,7 +178,7 @@ class NodeRuntime:
         from node.submit.outbox import Outbox
         from node.submit.submitter import IntervalQueue
 
-        queue = IntervalQueue(MeterStore(self.config.store_path, clock=self.clock), Outbox(self.config.outbox_path), self.clock)
+        queue = IntervalQueue(MeterStore(self.config.store_path, clock=self.clock, local=self.zone), Outbox(self.config.outbox_path), self.clock)
         return _Stepper(queue.step, queue.close)
 
     def _build_chain_writer(self):
@@ -289,7 +291,7 @@ class NodeRuntime:
 
         controller = RelayController(
             bank,
-            MeterStore(self.config.store_path, clock=self.clock),
+            MeterStore(self.config.store_path, clock=self.clock, local=self.zone),
             mirror,
             self.clock,
             battery=self._battery,
