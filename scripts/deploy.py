@@ -22,7 +22,7 @@ from scripts._ledger import CommunitySettings, credits, deploy_and_record, netwo
 @click.option("--price", default="0.1", show_default=True, help="Credits per kWh shared inside the community.")
 @click.option("--key", type=click.Choice([k.name for k in AllocationKey], case_sensitive=False), default="PRORATA", show_default=True)
 def cli(network, alias, redeploy, token_name, token_symbol, interval_length, grace_period, price, key):
-    """Deploy EnergyToken, Community, ConsentRegistry and EnergyCertificate, and wire their roles."""
+    """Deploy EnergyToken, Community, ConsentRegistry, EnergyCertificate and EnergyExchange, and wire their roles."""
     network = network_choice(chain)
     if grace_period >= interval_length:
         raise click.BadParameter("the grace period must be shorter than an interval", param_hint="--grace-period")

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.simulator.household import PROFILES, Household
 from node.meter.simulator.meter import SimulatedMeter
 from node.store.samples import Sample
@@ -21,7 +22,7 @@ def simulated_history(profile: str, seed: int, meter_id: str, first: int, end: i
     household = Household(PROFILES[profile], seed)
     wh = [0.0, 0.0]  # cumulative import and export, kept exact until rounded for the sample
     for ts in range(first, end, step):
-        moment = datetime.fromtimestamp(ts, timezone.utc)
+        moment = datetime.fromtimestamp(ts, METER_TIMEZONE)  # the household lives by its local clock
         load, pv = household.load_w(moment), household.pv_w(moment)
         import_w, export_w = max(load - pv, 0.0), max(pv - load, 0.0)
         wh[0] += import_w * step / 3600

@@ -101,7 +101,7 @@ def node() -> None:
 @node.command()
 @_CONFIG_OPTION
 @click.option("--dry-run", is_flag=True, help="Check the config, keystore and files without starting anything.")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v for debug).")
 def run(config_path: Path, dry_run: bool, verbose: int) -> None:
     """Run the node until Ctrl-C or SIGTERM: meter, store, submitter, event mirror, relays."""
     from node import config as node_config

@@ -25,7 +25,7 @@ def test_node_page_lists_the_parts_the_running_node_reported(client, auth, servi
         "written_at": clock.now, "account": services.address,
         "parts": {"meter": {"running": True, "restarts": 0, "last_error": None},
                   "chain": {"running": False, "restarts": 3, "last_error": "ChainUnreachable: no chain client"}},
-        "meter": {"readings": 12, "rejections": {"crc": 2}, "events": {"disconnected": 1}},
+        "meter": {"readings": 12, "rejections": {"crc_mismatch": 2}, "events": {"disconnected": 1}},
     }))
 
     auth.login()
