@@ -41,14 +41,9 @@ def community_hours(mirror: MirrorDB, first: int, end: int, length: int, zone: t
     a reading counts as zero, exactly as the settlement counted it.
     """
     lowest, highest = -(-first // length), end // length - 1
-    totals = {event.args["interval"]: [0, 0] for event in mirror.interval_events("IntervalSettled", lowest, highest)}
-    for event in mirror.interval_events("ReadingSubmitted", lowest, highest):
-        row = totals.get(event.args["interval"])
-        if row is not None:
-            row[0] += event.args["importWh"]
-            row[1] += event.args["exportWh"]
-    return sum_hours(((interval * length, imported, exported) for interval, (imported, exported) in totals.items()),
-                     length, zone)
+    readings = mirror.interval_sums("ReadingSubmitted", lowest, highest, ("importWh", "exportWh"))
+    settled = mirror.interval_sums("IntervalSettled", lowest, highest, ())
+    return sum_hours(((interval * length, *readings.get(interval, (0, 0))) for interval in settled), length, zone)
 
 
 def _utc(ts: int) -> datetime:
