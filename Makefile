@@ -72,6 +72,7 @@ bench: setup browser
 	$(BIN)/python -m bench.meter_import
 	$(BIN)/python -m bench.node_settlement
 	$(BIN)/python -m bench.node_resources
+	$(BIN)/python -m bench.forecast_accuracy
 	$(BIN)/python -m bench.dapp_latency
 	$(BIN)/python -m bench.dapp_live
 	$(BIN)/python -m bench.demo_first_view

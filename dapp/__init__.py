@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None, services=None) -> Flask:
         app.register_blueprint(module.bp)
         if getattr(module, "CSRF_EXEMPT", False):  # signed machine-to-machine requests, no session
             csrf.exempt(module.bp)
+
     @app.context_processor
     def page_context():
         return {"node_name": services.config.name, "time_zone": services.config.timezone,

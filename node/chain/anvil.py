@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.child_process import die_with_parent
 from node.errors import ChainError, ToolchainMissing
 
 # Ape's local network and its signer expect this chain id.
@@ -89,7 +90,7 @@ class EmbeddedAnvil:
         if self._rpc_answers():
             raise ChainError(f"something already answers on {self.url}; stop it or choose another port")
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    # Own session: Ctrl-C reaches only the demo, which stops the nodes in order. Linux's
-    # parent-death signal: a demo killed outright takes its nodes with it instead of orphaning them.
-    os.setsid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+from node.child_process import die_with_parent
 
 
 class NodeProcess:
@@ -38,7 +25,7 @@ class NodeProcess:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "node.cli", "node", "run", "--config", str(self.config)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     @property

@@ -297,6 +297,7 @@ class NodeRuntime:
             battery=self._battery,
             exchanges=exchanges,
             actions=ActionQueue(self.config.actions_path, self.wall),
+            zone=self.zone,
         )
         self.observed["relays"] = bank
 

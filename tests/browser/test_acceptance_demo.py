@@ -79,7 +79,7 @@ def demo(tmp_path_factory):
         yield root, running
     finally:
         if running.process.poll() is None:
-            running.process.kill()
+            running.interrupt()
 
 
 def _households(root: Path) -> dict[str, DemoHousehold]:
@@ -122,10 +122,15 @@ def test_demo_community_lives_stops_cleanly_and_resumes(demo, browser):
     assert "battery" in relays["community-supply"]["reason"]
     assert "smit: relay community-supply ON" in running.output
 
-    # A forecast of the next 24 hours, for the household and the community.
+    # A forecast of the next 24 hours, learned from the household's three weeks of history.
     forecast_page = login(browser, households["smit"], password=households["smit"].password)
-    forecast_page.goto(households["smit"].url + "/forecast/")
-    assert "Recommended hours" in forecast_page.inner_text("main") or "recommended" in forecast_page.inner_text("main").lower()
+    forecast_page.goto(households["smit"].url + "/forecast/api/forecast")
+    forecast = json.loads(forecast_page.inner_text("body"))
+    mine = forecast["mine"]
+    assert len(mine["consumption"]["expected"]) == 24 and len(mine["production"]["expected"]) == 24
+    assert all(wh is not None and wh > 0 for wh in mine["consumption"]["expected"])
+    assert "no history" not in mine["consumption"]["method"]
+    assert mine["consumption"]["low"][0] <= mine["consumption"]["expected"][0] <= mine["consumption"]["high"][0]
 
     # Several intervals settled, and every member's balance is what the reference allocation gives.
     assert wait_until(lambda: len(community.events.IntervalSettled.get_logs(from_block=0)) >= 3, 120)
@@ -153,7 +158,7 @@ def test_demo_community_lives_stops_cleanly_and_resumes(demo, browser):
         assert resumed.interrupt() == 0
     finally:
         if resumed.process.poll() is None:
-            resumed.process.kill()
+            resumed.interrupt()
 
 
 def _consent_is_granted_used_and_revoked(browser, subject, recipient, contracts) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from browserkit import login, screenshot, wait_until
 
-PAGES = ["now", "history", "community", "bill", "market", "consents", "relays", "node"]
+PAGES = ["now", "history", "forecast", "community", "bill", "market", "consents", "relays", "node", "alerts"]
 PHONE = {"width": 390, "height": 844}
 
 
