@@ -18,24 +18,11 @@ DEV_PASSPHRASE = "correct horse battery staple"  # dev-chain keys are public any
 DEV_ENV = {"GRIDCOMMONS_NODE_PASSPHRASE": DEV_PASSPHRASE}
 
 
-def write_dev_node(
-    directory: Path,
-    name: str,
-    account,
-    deployment: Deployment,
-    rpc: str,
-    meter: str,
-    clock: SimulatedClock | None = None,
-    poll_seconds: float = 0.2,
-    settle_patience: float = 120,
-    extra: str = "",
-    dapp: str | None = None,
-    pins: str = "gpio",
-) -> node_config.NodeConfig:
-    """Write `directory`/node.toml, the keystore and the deployment record; `meter` is a [meter] body,
-    `dapp` the [dapp] body (None: no DApp, so several dev nodes never race for one port)."""
+def write_dev_node(directory: Path, name: str, account, deployment: Deployment, rpc: str, meter: str,
+                   *args, **kwargs) -> node_config.NodeConfig:
+    """Write a new node folder: `write_dev_identity`, then `write_dev_config` with the remaining arguments."""
     write_dev_identity(directory, account, deployment)
-    return write_dev_config(directory, name, rpc, meter, clock, poll_seconds, settle_patience, extra, dapp, pins)
+    return write_dev_config(directory, name, rpc, meter, *args, **kwargs)
 
 
 def write_dev_identity(directory: Path, account, deployment: Deployment) -> None:
