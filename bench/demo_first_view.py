@@ -17,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 from bench.results import save
+from node.demo.run import dapp_answers
 
 ROOT = Path(__file__).parents[1]
 CHAIN_PORT = 18880
@@ -39,11 +38,8 @@ def first_view(target: str, demo_dir: Path, timeout: float = 180) -> float:
         while time.monotonic() - started < timeout:
             if process.poll() is not None:
                 raise RuntimeError(f"make {target} stopped before a DApp answered: {process.stderr.read().decode()}")
-            try:
-                if requests.get(f"http://127.0.0.1:{FIRST_DAPP_PORT}/auth/login", timeout=1).status_code == 200:
-                    return time.monotonic() - started
-            except requests.RequestException:
-                pass
+            if dapp_answers(f"http://127.0.0.1:{FIRST_DAPP_PORT}"):
+                return time.monotonic() - started
             time.sleep(0.1)
         raise RuntimeError(f"no DApp answered within {timeout:.0f} s")
     finally:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -157,7 +158,7 @@ class Demo:
         waiting = list(HOUSEHOLDS)
         while waiting:
             for household in list(waiting):
-                if _answers(self.settings.dapp_url(household)):
+                if dapp_answers(self.settings.dapp_url(household)):
                     waiting.remove(household)
                     if self.first_view_s is None:
                         self.first_view_s = self.wall() - self.started_at
@@ -179,7 +180,7 @@ class Demo:
         record = self.state.record
         contracts = CommunityContracts(w3, record, load_abis(MANIFEST))
         names = {dev_account(h.account_index).address: h.name for h in HOUSEHOLDS}
-        statuses = {h.name: self.files.node_dir(h) / "data" / "status.json" for h in HOUSEHOLDS if "[relays." in h.extra_config}
+        statuses = {h.name: self.files.node_dir(h) / "data" / "status.json" for h in HOUSEHOLDS}
         return CommunityNarrator(contracts, names, statuses, w3.eth.block_number + 1, TIMEZONE)
 
     # -- running --------------------------------------------------------------------------
@@ -194,9 +195,7 @@ class Demo:
                 self.say(f"(narration paused: {error})")
             self._restart_dead_nodes()
 
-    def _now(self):
-        from datetime import datetime
-
+    def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), TIMEZONE)
 
     def _restart_dead_nodes(self) -> None:
@@ -227,7 +226,8 @@ class Demo:
             self.anvil.stop()
 
 
-def _answers(url: str) -> bool:
+def dapp_answers(url: str) -> bool:
+    """Whether the DApp at `url` serves its login page."""
     try:
         return requests.get(url + "/auth/login", timeout=2).status_code == 200
     except requests.RequestException:

@@ -21,6 +21,7 @@ from dapp.cli import set_password  # noqa: E402
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
 from node.chain.client import connect  # noqa: E402
 from node.chain.devnet import LocalCommunity, dev_account  # noqa: E402
+from node.demo.run import dapp_answers  # noqa: E402
 from node.runtime.devnode import write_dev_node  # noqa: E402
 from node.runtime.node import NodeRuntime  # noqa: E402
 
@@ -84,7 +85,7 @@ def households(tmp_path_factory):
             household.runtime.start()
             running.callback(household.runtime.stop)
         for household in made.values():
-            assert wait_until(lambda: _answers(household.url), 30), f"{household.name}'s DApp never answered"
+            assert wait_until(lambda: dapp_answers(household.url), 30), f"{household.name}'s DApp never answered"
         yield made
 
 
@@ -109,15 +110,6 @@ def _households(root, community, rpc: str, clock) -> dict[str, Household]:
         runtime = NodeRuntime(config, env=ENV, pin_factory=MockFactory(), backoff=(0.5, 1.0))
         made[name] = Household(name, account, runtime, f"http://127.0.0.1:{port}")
     return made
-
-
-def _answers(url: str) -> bool:
-    import requests
-
-    try:
-        return requests.get(url + "/auth/login", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 from browserkit import login, screenshot, wait_until
 from nodekit import reference_balances
 
@@ -24,6 +23,7 @@ from node.chain.contracts import CommunityContracts, load_abis
 from node.chain.deployment import Deployment
 from node.chain.devnet import MANIFEST, dev_account
 from node.demo.households import HOUSEHOLDS
+from node.demo.run import dapp_answers
 
 ROOT = Path(__file__).parents[2]
 CHAIN_PORT = 18850
@@ -144,7 +144,7 @@ def test_demo_community_lives_stops_cleanly_and_resumes(demo, browser):
     last_settled = community.functions.lastSettledInterval().call()
     assert running.interrupt() == 0
     assert "stopped; the state is in" in running.output
-    assert not _answers(households["smit"].url)
+    assert not dapp_answers(households["smit"].url)
 
     resumed = RunningDemo(root)
     try:
@@ -201,9 +201,3 @@ def _balances_match_the_reference(contracts: CommunityContracts) -> None:
     actual = {m: community.functions.memberLedger(m).call(block_identifier=block)[0] for m in roles}
     assert actual == expected
 
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url + "/auth/login", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
