@@ -21,7 +21,7 @@ CONTRACTS := $(wildcard contracts/*.sol contracts/*/*.sol) ape-config.yaml
 
 .PHONY: setup browser test test-contracts-anvil demo demo-reset bench lock clean
 
-setup: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/.installed
+setup: $(VENV)/.installed node_modules/.installed $(SOLCX_BINARY_PATH)/.installed $(BIN)/geth
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ node_modules/.installed: package.json package-lock.json
 $(SOLCX_BINARY_PATH)/.installed: node_modules/.installed tools/install-solc.sh tools/solc-stdjson.cjs
 	sh tools/install-solc.sh
 	touch $@
+
+# geth 1.13.15, the community network's validator client: built once per machine, or taken from PATH.
+$(BIN)/geth: tools/install-geth.sh | $(VENV)/.installed
+	sh tools/install-geth.sh $@
 
 browser: $(CHROMIUM)
 

@@ -20,7 +20,7 @@ from dapp.errors import DappError
 
 # One blueprint per page or API, in menu order: module dapp.<name> defines `bp`.
 FEATURES = ("now", "history", "forecast", "community", "bill", "market", "consents", "relays", "health", "alerts",
-            "transactions", "data_api", "vendor")
+            "transactions", "data_api", "vendor", "join")
 MENU = (
     ("now.page", "Now"),
     ("history.page", "History"),

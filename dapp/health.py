@@ -1,4 +1,4 @@
-"""The Node page: chain head and sync, validators, meter health, outbox, parts and disk use."""
+"""The Node page: chain head, peers and sync, validators and votes, meter health, outbox, parts and disk use."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import shutil
 from flask import Blueprint, current_app, render_template
 
 from dapp.auth import login_required
-from node.chain.validators import MethodUnavailable, detect_engine, validator_set
 
 bp = Blueprint("health", __name__, url_prefix="/node")
 
-_ENGINES: dict = {}  # chain RPC URL -> its EngineApi, or None for a chain without one (anvil)
 DATA_FILES = ("meter.sqlite", "outbox.sqlite", "mirror.sqlite", "relays.sqlite", "actions.sqlite", "dapp.sqlite")
 
 
@@ -22,60 +20,19 @@ def page():
 
     services = current_app.extensions["gridcommons"]
     config = services.config
-    report = collect_status(config, services.wall())
+    report = collect_status(config, services.wall(), account=services.address)
+    if not report["chain"]["reachable"]:
+        services.forget_chain()  # every page connects afresh once it answers again
     status = services.node_status() or {}
     report["parts"] = status.get("parts") or report.get("parts")  # inside the node: as of now
     report["account"] = status.get("account") or report.get("account")
     return render_template(
         "health.html",
         report=report,
-        chain=_chain_details(services),
+        consensus=report["chain"].get("consensus"),
         meter=status.get("meter"),
         disk=_disk(config.data_dir),
     )
-
-
-def _chain_details(services) -> dict:
-    """Sync state and validator set; a dev chain (anvil) has no consensus API to ask."""
-    from node.errors import ChainError
-
-    try:
-        w3 = services.chain().w3
-        syncing = w3.eth.syncing
-    except (ChainError, OSError) as error:
-        services.forget_chain()
-        return {"reachable": False, "error": str(error)[:200]}
-
-    def call(method, params):
-        response = w3.provider.make_request(method, list(params))
-        if "error" in response:
-            raise MethodUnavailable(response["error"].get("message", method))
-        return response["result"]
-
-    rpc = services.config.chain.rpc
-    try:
-        if rpc not in _ENGINES:  # a chain never changes its consensus engine
-            _ENGINES[rpc] = _engine(call)
-        api = _ENGINES[rpc]
-        validators = validator_set(call, api) if api else ()
-    except (MethodUnavailable, OSError):
-        api, validators = _ENGINES.get(rpc), ()
-    engine = api.engine if api else None
-    return {
-        "reachable": True,
-        "syncing": bool(syncing),
-        "sync": dict(syncing) if syncing else None,
-        "engine": engine,
-        "validators": validators,
-    }
-
-
-def _engine(call):
-    """The chain's Clique or QBFT API, or None for a chain that offers neither (anvil)."""
-    try:
-        return detect_engine(call)
-    except MethodUnavailable:
-        return None
 
 
 def _disk(data_dir) -> dict:

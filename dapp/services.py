@@ -96,9 +96,14 @@ class NodeServices:
 
     def store(self):
         """`with services.store() as store:` a MeterStore (read side)."""
-        from node.store.store import MeterStore
+        from node.chain.deployment import CommunityInterval
+        from node.store.store import MeterStore, StoreSettings
 
-        return self._pool("store", lambda: MeterStore(self.config.store_path, clock=self.clock, local=self.timezone)).get()
+        def open_store():
+            settings = StoreSettings(interval=CommunityInterval(self.config.chain.deployment).seconds())
+            return MeterStore(self.config.store_path, settings, clock=self.clock, local=self.timezone)
+
+        return self._pool("store", open_store).get()
 
     def mirror(self):
         from node.mirror.db import MirrorDB

@@ -22,6 +22,8 @@ METER_SOURCES = ("serial", "simulator")
 METER_STANDARDS = ("dsmr5", "dsmr4", "dsmr3", "dsmr22", "mbus")
 SIMULATED_PROFILES = ("consumer", "prosumer", "producer")
 PIN_FACTORIES = ("gpio", "mock")
+# The chain client the node starts and supervises: none (it connects to rpc), anvil or a geth validator.
+CHAIN_CLIENTS = ("external", "anvil", "geth")
 
 
 class ConfigError(NodeError):
@@ -35,9 +37,15 @@ class ConfigError(NodeError):
 @dataclass(frozen=True)
 class ChainConfig:
     rpc: str = "http://127.0.0.1:8545"
-    embedded: bool = False  # start and supervise anvil (a single-machine install)
-    state_file: Path | None = None  # the embedded chain's state across restarts
-    block_time: float | None = None
+    client: str = "external"  # one of CHAIN_CLIENTS
+    state_file: Path | None = None  # anvil: the chain's state across restarts
+    block_time: float | None = None  # anvil
+    genesis: Path | None = None  # geth: the community's genesis.json
+    chain_dir: Path | None = None  # geth: its data directory (default: data_dir/chain)
+    p2p_host: str = ""  # geth: the address peers reach (blank: every interface)
+    p2p_port: int = 30303  # geth
+    peers: tuple[str, ...] = ()  # geth: the other validators' enode URLs
+    follow_membership: bool = True  # vote the community's active members in as validators, removed ones out
     deployment: Path = Path("deployments/ethereum-local.json")
     manifest: Path = Path(".build/__local__.json")
     keystore: Path = Path("node-key.json")
@@ -45,6 +53,11 @@ class ChainConfig:
     poll_seconds: float = 2.0
     settle_patience: float = 300.0
     reorg_window: int = 32
+
+    @property
+    def embedded(self) -> bool:
+        """The node runs its own chain on this machine (anvil), without peers."""
+        return self.client == "anvil"
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,11 @@ class NodeConfig:
         return self.data_dir / "meter.sqlite"
 
     @property
+    def chain_dir(self) -> Path:
+        """The supervised geth's data directory."""
+        return self.chain.chain_dir or self.data_dir / "chain"
+
+    @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite"
 
@@ -192,14 +210,22 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
 
 
 def _chain(table: Mapping[str, Any], r: "_Reader") -> ChainConfig:
-    _only(table, "chain", set(ChainConfig.__dataclass_fields__))
+    _only(table, "chain", set(ChainConfig.__dataclass_fields__) | {"embedded"})
     rpc = r.text(table, "chain.rpc", ChainConfig.rpc)
     if not rpc.startswith(("http://", "https://")):
         raise ConfigError("chain.rpc", f"must be an http:// or https:// URL, got {rpc!r}")
     block_time = r.number(table, "chain.block_time", None, minimum=0.0)
+    # `embedded = true` is the older spelling of `client = "anvil"`.
+    embedded = r.flag(table, "chain.embedded", False)
+    client = r.choice(table, "chain.client", CHAIN_CLIENTS, "anvil" if embedded else "external")
+    if embedded and client != "anvil":
+        raise ConfigError("chain.embedded", f'embedded = true starts anvil; remove it to run client = "{client}"')
+    geth = _geth(table, r, rpc) if client == "geth" else {}
     return ChainConfig(
         rpc=rpc,
-        embedded=r.flag(table, "chain.embedded", False),
+        client=client,
+        **geth,
+        follow_membership=r.flag(table, "chain.follow_membership", True),
         state_file=r.path(table, "chain.state_file", None),
         block_time=block_time,
         deployment=r.path(table, "chain.deployment"),
@@ -210,6 +236,39 @@ def _chain(table: Mapping[str, Any], r: "_Reader") -> ChainConfig:
         settle_patience=r.number(table, "chain.settle_patience", ChainConfig.settle_patience, minimum=0.0),
         reorg_window=int(r.number(table, "chain.reorg_window", ChainConfig.reorg_window, minimum=1, integer=True)),
     )
+
+
+def _geth(table: Mapping[str, Any], r: "_Reader", rpc: str) -> dict:
+    """The settings of a supervised geth validator, checked as far as possible without starting it."""
+    from urllib.parse import urlparse
+
+    from node.chain.network_files import parse_enode
+    from node.errors import ChainError
+
+    url = urlparse(rpc)
+    if url.scheme != "http" or url.hostname not in ("127.0.0.1", "localhost"):
+        raise ConfigError("chain.rpc", f"a node's own geth answers on http://127.0.0.1:<port> only, got {rpc!r}")
+    port = int(r.number(table, "chain.p2p_port", ChainConfig.p2p_port, minimum=1, integer=True))
+    if port > 65535 or port == (url.port or 80):
+        raise ConfigError("chain.p2p_port", f"must be a free TCP port (1-65535) other than the rpc port, got {port}")
+    peers = table.get("peers", [])
+    if not isinstance(peers, list) or not all(isinstance(p, str) for p in peers):
+        raise ConfigError("chain.peers", 'must be a list of enode URLs, e.g. ["enode://<128 hex digits>@192.168.1.11:30303"]')
+    for enode in peers:
+        try:
+            parse_enode(enode)
+        except ChainError as error:
+            raise ConfigError("chain.peers", str(error)) from None
+    p2p_host = table.get("p2p_host", "")
+    if not isinstance(p2p_host, str):
+        raise ConfigError("chain.p2p_host", f"must be an address string (blank: every interface), got {p2p_host!r}")
+    return {
+        "genesis": r.path(table, "chain.genesis"),
+        "chain_dir": r.path(table, "chain.chain_dir", None),
+        "p2p_host": p2p_host,
+        "p2p_port": port,
+        "peers": tuple(peers),
+    }
 
 
 def _meter(table: Mapping[str, Any], r: "_Reader") -> MeterConfig:

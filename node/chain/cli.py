@@ -146,3 +146,54 @@ def propose_command(address: str, add: bool | None, url: str, engine: str) -> No
     except NodeError as error:
         raise click.ClickException(str(error)) from None
     click.echo(describe(vote), nl=False)
+
+
+@chain.command("bundle")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A member's node.toml: its genesis, deployment, manifest, peers and its own enode.")
+@click.option("--host", default=None, metavar="ADDR",
+              help="With --config: the address the other households reach this node at (replaces chain.p2p_host).")
+@click.option("--genesis", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The community's genesis.json (instead of the config's).")
+@click.option("--deployment", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The deployment record (instead of the config's).")
+@click.option("--manifest", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The compiled contracts, .build/__local__.json (instead of the config's).")
+@click.option("--bootnode", "bootnodes", multiple=True, metavar="ENODE",
+              callback=_checked_by("node.chain.network_files:parse_enode"),
+              help="A validator's enode URL for new nodes to sync from (repeatable; after the config's).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The bundle file to write.")
+def bundle_command(config_path: Path | None, host: str | None, genesis: Path | None, deployment: Path | None,
+                   manifest: Path | None, bootnodes: tuple[str, ...], out_file: Path) -> None:
+    """Write the community's join bundle: what `gridcommons init --join` needs in one file.
+
+    On a member's node, --config takes everything from its node.toml; the admin gives
+    --genesis, --deployment, --manifest and --bootnode instead.
+    """
+    from node.chain.bundle import build_bundle, member_bootnodes, write_bundle
+
+    try:
+        if config_path is not None:
+            from node import config as node_config
+
+            config = node_config.load(config_path)
+            bootnodes = (*member_bootnodes(config, host), *bootnodes)
+            genesis = genesis or config.chain.genesis
+            deployment = deployment or config.chain.deployment
+            manifest = manifest or config.chain.manifest
+        elif host is not None:
+            raise click.UsageError("--host names the address of the node given with --config")
+        missing = [option for option, value in (("--genesis", genesis), ("--deployment", deployment),
+                                                ("--manifest", manifest)) if value is None]
+        if missing:
+            raise click.UsageError(f"give --config NODE_TOML, or {', '.join(missing)}")
+        bundle = build_bundle(genesis, deployment, manifest, bootnodes)
+        write_bundle(bundle, out_file)
+    except NodeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {out_file}: join bundle of chain {bundle.chain_id} (Community "
+               f"{bundle.deployment.contracts.get('Community')}), {len(bundle.contracts['contractTypes'])} contract ABIs, "
+               f"{len(bundle.bootnodes)} bootnodes:")
+    for enode in bundle.bootnodes:
+        click.echo(f"  {enode}")

@@ -65,6 +65,30 @@ def read(path: Path) -> Deployment:
         raise DeploymentError(f"{path} is not a deployment record: {error}") from error
 
 
+class CommunityInterval:
+    """The community's settlement interval as its deployment record says (re-read when the file
+    changes: a node may start before the admin has deployed)."""
+
+    DEFAULT = 900
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._seen: tuple[float, int] | None = None
+
+    def seconds(self) -> int:
+        try:
+            changed = self.path.stat().st_mtime
+        except OSError:
+            return self.DEFAULT
+        if self._seen is None or self._seen[0] != changed:
+            try:
+                length = int(read(self.path).parameters.get("interval_length") or self.DEFAULT)
+            except (DeploymentError, TypeError, ValueError):
+                length = self.DEFAULT
+            self._seen = (changed, length)
+        return self._seen[1]
+
+
 def save(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
     """Write the record atomically: a crash never leaves half a file."""
     path = record_path(deployment.network, directory)

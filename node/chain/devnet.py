@@ -12,6 +12,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from node.chain.contracts import load_abis
 from node.chain.deployment import Deployment
@@ -33,15 +34,19 @@ def dev_account(index: int):
 
 
 class LocalCommunity:
-    """Deploys and administers a community; the admin is anvil's unlocked account 0."""
+    """Deploys and administers a community. The admin is anvil's unlocked account 0, or an `admin`
+    account that signs here (a geth network unlocks no one's key for others)."""
 
-    def __init__(self, w3: Web3, network: str = "ethereum:local:foundry"):
+    def __init__(self, w3: Web3, network: str = "ethereum:local:foundry", admin=None,
+                 interval: int = INTERVAL, grace: int = GRACE):
         self.w3 = w3
         self.abis = load_abis(MANIFEST)
-        self.admin = w3.eth.accounts[0]
+        if admin is not None:
+            w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(admin), layer=0)
+        self.admin = admin.address if admin is not None else w3.eth.accounts[0]
         first_block = w3.eth.block_number + 1
         token = self._deploy("EnergyToken", "Test Energy Credit", "TEC", self.admin)
-        community = self._deploy("Community", token.address, self.admin, INTERVAL, GRACE, PRICE_PER_KWH, 0)
+        community = self._deploy("Community", token.address, self.admin, interval, grace, PRICE_PER_KWH, 0)
         # Every contract of `ape run deploy`, wired the same way (scripts/_ledger.py deploy_all).
         self.contracts = {
             "EnergyToken": token,
@@ -61,6 +66,7 @@ class LocalCommunity:
             deploy_block_hash=block["hash"].hex(),
             deployer=self.admin,
             contracts={name: c.address for name, c in self.contracts.items()},
+            parameters={"interval_length": interval, "grace_period": grace, "price_per_kwh": PRICE_PER_KWH},
         )
 
     def _deploy(self, name: str, *args):

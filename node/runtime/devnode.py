@@ -45,6 +45,7 @@ def write_dev_config(
     extra: str = "",
     dapp: str | None = None,
     pins: str = "gpio",
+    chain: str = "",
 ) -> node_config.NodeConfig:
     """(Re)write only `directory`/node.toml: a demo that resumes gets a new clock and meter device."""
     clock_table = "" if clock is None else (
@@ -63,7 +64,7 @@ manifest = "{MANIFEST}"
 keystore = "node-key.json"
 poll_seconds = {poll_seconds}
 settle_patience = {settle_patience}
-
+{chain}
 [meter]
 {meter}
 

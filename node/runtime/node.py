@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 from zoneinfo import ZoneInfo
 
 from node.config import NodeConfig
-from node.errors import ChainError
+from node.errors import ChainError, NodeError
 from node.runtime.clock import SimulatedClock
 from node.runtime.live import LiveSamples
 from node.runtime.supervisor import Part, Supervisor
@@ -78,9 +78,13 @@ class NodeRuntime:
         c = config.clock
         self.clock = SimulatedClock(c.time_factor, c.start, c.wall_start, wall) if c.time_factor != 1.0 else wall
         self.zone = ZoneInfo(config.timezone)  # the household's days, as the DApp shows them
+        from node.chain.deployment import CommunityInterval
+
+        self.interval = CommunityInterval(config.chain.deployment)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.account = self._load_account()
         self.anvil = None
+        self.geth = self._geth() if config.chain.client == "geth" else None
         self._battery = self._battery_sensor()
         self.parts = self._parts()
         self.supervisor = Supervisor(self.parts, backoff=backoff, wall=wall)
@@ -100,11 +104,33 @@ class NodeRuntime:
 
         return load_node_account(self.config.chain.keystore, self.config.chain.passphrase_file, self.env)
 
+    def _geth(self):
+        from urllib.parse import urlparse
+
+        from node.chain.geth import EmbeddedGeth, GethSettings
+        from node.chain.keystore import read_passphrase
+
+        chain = self.config.chain
+        settings = GethSettings(
+            datadir=self.config.chain_dir,
+            genesis=chain.genesis,
+            keystore=chain.keystore,
+            account=self.account.address,
+            http_port=urlparse(chain.rpc).port or 8545,
+            p2p_host=chain.p2p_host,
+            p2p_port=chain.p2p_port,
+            peers=chain.peers,
+        )
+        passphrase = read_passphrase(chain.keystore, chain.passphrase_file, self.env)  # geth unlocks the same key
+        return EmbeddedGeth(settings, passphrase, log_file=self.config.data_dir / "geth.log")
+
     # -- running --------------------------------------------------------------------------
 
     def start(self) -> None:
         if self.config.chain.embedded:
             self._start_embedded_chain()
+        if self.geth is not None:
+            self._start_geth()
         _import_part_modules(self.config.dapp.enabled)
         self.supervisor.start()
         log.info("node %s running as %s", self.config.name, self.account.address)
@@ -114,6 +140,8 @@ class NodeRuntime:
         self.write_status()
         if self.anvil is not None:
             self.anvil.stop()
+        if self.geth is not None:
+            self.geth.stop()
 
     def run_until(self, stopped: threading.Event) -> None:
         self.start()
@@ -138,6 +166,15 @@ class NodeRuntime:
         self.anvil = EmbeddedAnvil(settings, log_file=self.config.data_dir / "anvil.log")
         self.anvil.start()
 
+    def _start_geth(self) -> None:
+        """A data directory that cannot be prepared stops the node; a geth that fails to start is
+        retried by the "geth" part, while the meter goes on reading."""
+        self.geth.prepare()
+        try:
+            self.geth.start()
+        except ChainError as error:
+            log.warning("%s; retrying", error)
+
     # -- parts ----------------------------------------------------------------------------
 
     def _parts(self) -> list[Part]:
@@ -152,14 +189,27 @@ class NodeRuntime:
             parts.append(Part("relays", self._build_relays, period=1.0))
         if self.config.chain.embedded:
             parts.append(Part("anvil", self._build_anvil_watch, period=2.0))
+        if self.geth is not None:
+            parts.append(Part("geth", self._build_geth_watch, period=1.0))
+        if self.config.chain.follow_membership and not self.config.chain.embedded:
+            parts.append(Part("validators", self._build_validator_votes, period=max(poll, 5.0)))
         if self.config.dapp.enabled:
             parts.append(Part("dapp", self._build_dapp, period=0.5))
         return parts
 
-    def _build_meter(self):
-        from node.store.store import MeterStore
+    def _store(self):
+        """The meter store, recording intervals of the community's length."""
+        from node.store.store import MeterStore, StoreSettings
 
-        store = MeterStore(self.config.store_path, clock=self.clock, local=self.zone)
+        return MeterStore(self.config.store_path, StoreSettings(interval=self.interval.seconds()), clock=self.clock,
+                          local=self.zone)
+
+    def interval_changed(self, store) -> bool:
+        """The deployment record now names another interval than `store` records (it arrived late)."""
+        return self.interval.seconds() != store.settings.interval
+
+    def _build_meter(self):
+        store = self._store()
         meter = self.config.meter
         if meter.source == "simulator":
             from node.runtime.meter_feed import SimulatedMeterFeed
@@ -167,18 +217,23 @@ class NodeRuntime:
             feed = SimulatedMeterFeed(store, self.clock, meter.profile, meter.seed, meter.every_seconds,
                                       on_stored=self.publish_sample)
             self.observed["meter"] = feed
-            return _Stepper(feed.step, store.close)
+
+            def step() -> None:
+                if self.interval_changed(store):
+                    raise _IntervalChanged(store.settings.interval, self.interval.seconds())
+                feed.step()
+
+            return _Stepper(step, store.close)
         return _SerialMeter(self, store)
 
     def publish_sample(self, sample) -> None:
         self.live.publish(sample, self.wall())
 
     def _build_interval_queue(self):
-        from node.store.store import MeterStore
         from node.submit.outbox import Outbox
         from node.submit.submitter import IntervalQueue
 
-        queue = IntervalQueue(MeterStore(self.config.store_path, clock=self.clock, local=self.zone), Outbox(self.config.outbox_path), self.clock)
+        queue = IntervalQueue(self._store(), Outbox(self.config.outbox_path), self.clock)
         return _Stepper(queue.step, queue.close)
 
     def _build_chain_writer(self):
@@ -262,7 +317,6 @@ class NodeRuntime:
         from node.mirror.db import MirrorDB
         from node.relay import RelayBank, RelayJournal, SwitchLog
         from node.runtime.relays import RelayController
-        from node.store.store import MeterStore
 
         journal = RelayJournal(self.config.relay_journal_path)
         bank = RelayBank.open(
@@ -291,7 +345,7 @@ class NodeRuntime:
 
         controller = RelayController(
             bank,
-            MeterStore(self.config.store_path, clock=self.clock, local=self.zone),
+            self._store(),
             mirror,
             self.clock,
             battery=self._battery,
@@ -353,6 +407,38 @@ class NodeRuntime:
 
         return _Stepper(check, lambda: None)
 
+    def _build_geth_watch(self):
+        """Starts geth if it is down; a geth that dies makes the part fail, so it restarts with backoff."""
+        if not self.geth.running and not self.supervisor.stopping:
+            self.geth.start()
+
+        def check() -> None:
+            if not self.geth.running and not self.supervisor.stopping:
+                raise ChainError(f"geth exited with code {self.geth.exit_code}; see {self.geth.log_file}")
+
+        return _Stepper(check, lambda: None)
+
+    def _build_validator_votes(self):
+        from node.chain import deployment
+        from node.chain.client import connect
+        from node.chain.community import CommunityView
+        from node.chain.contracts import CommunityContracts, load_abis
+        from node.chain.membership import MembershipVoter
+        from node.chain.validators import CLIQUE, MethodUnavailable, detect_engine, web3_rpc_call
+
+        call = web3_rpc_call(self.config.chain.rpc)
+        try:
+            engine = detect_engine(call)
+        except MethodUnavailable:
+            engine = None
+        if engine is not CLIQUE:  # anvil seals alone; QBFT's validators are Besu's node keys
+            return _Stepper(lambda: None, lambda: None)
+        record = deployment.read(self.config.chain.deployment)
+        contracts = CommunityContracts(connect(self.config.chain.rpc), record, load_abis(self.config.chain.manifest))
+        voter = MembershipVoter(call, CommunityView(contracts["Community"]), self.account.address)
+        self.observed["validators"] = voter
+        return _Stepper(voter.step, lambda: None)
+
     # -- status ---------------------------------------------------------------------------
 
     def status(self) -> dict:
@@ -399,6 +485,13 @@ def _import_part_modules(with_dapp: bool) -> None:
         import dapp.server  # noqa: F401
 
 
+class _IntervalChanged(NodeError):
+    """The community's interval differs from the one the meter store was opened with."""
+
+    def __init__(self, was: int, now: int):
+        super().__init__(f"the community's interval is {now} s, the store recorded {was} s intervals; reopening it")
+
+
 class _Stepper:
     def __init__(self, step: Callable[[], object], close: Callable[[], None]):
         self.step = step
@@ -434,13 +527,15 @@ class _SerialMeter:
         if self.store.add(reading):
             self.readings += 1
             self._runtime.publish_sample(self.store.latest())
-        if self._runtime.supervisor.stopping:
+        if self._runtime.supervisor.stopping or self._runtime.interval_changed(self.store):
             self.reader.stop()
 
     def step(self) -> None:
         stopper = threading.Thread(target=self._stop_with_node, daemon=True)
         stopper.start()
         self.reader.run()
+        if self._runtime.interval_changed(self.store):
+            raise _IntervalChanged(self.store.settings.interval, self._runtime.interval.seconds())
 
     def _stop_with_node(self) -> None:
         while not self._runtime.supervisor.wait(0.5):

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from node.config import NodeConfig
 
 
-def collect_status(config: NodeConfig, now: float) -> dict:
-    """Read-only: the status file the running node writes, the outbox, the store and the chain."""
-    report: dict = {"node": config.name, "running": None, "chain": _chain(config)}
-    if config.status_path.is_file():
-        written = json.loads(config.status_path.read_text())
+def collect_status(config: NodeConfig, now: float, account: str | None = None) -> dict:
+    """Read-only: the status file the running node writes, the outbox, the store and the chain.
+
+    `account` is the node account when the caller knows it; else the status file's or the keystore's.
+    """
+    written = json.loads(config.status_path.read_text()) if config.status_path.is_file() else None
+    account = account or (written or {}).get("account") or _keystore_address(config)
+    report: dict = {"node": config.name, "running": None, "chain": _chain(config, account)}
+    if written is not None:
         report["parts"] = written.get("parts", {})
         report["account"] = written.get("account")
         report["running"] = now - written.get("written_at", 0) < 10
@@ -24,19 +29,27 @@ def collect_status(config: NodeConfig, now: float) -> dict:
     return report
 
 
-def _chain(config: NodeConfig) -> dict:
+def _keystore_address(config: NodeConfig) -> str | None:
+    """The node account's address, which the keystore file holds unencrypted."""
+    try:
+        return "0x" + json.loads(config.chain.keystore.read_text())["address"].removeprefix("0x")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _chain(config: NodeConfig, account: str | None) -> dict:
     from node.chain.client import ChainUnreachable, connect
+    from node.chain.consensus import consensus_report
+    from node.chain.validators import web3_rpc_call
 
     try:
-        w3 = connect(config.chain.rpc, timeout=2)
-        head = w3.eth.get_block("latest")
+        head = connect(config.chain.rpc, timeout=2).eth.get_block("latest")
+        consensus = consensus_report(web3_rpc_call(config.chain.rpc), account)
     except (ChainUnreachable, OSError) as error:
         return {"rpc": config.chain.rpc, "reachable": False, "error": str(error)[:160]}
-    try:
-        peers = w3.net.peer_count
-    except Exception:
-        peers = "unknown"  # the dev chain has no peers to count
-    return {"rpc": config.chain.rpc, "reachable": True, "head": head["number"], "head_time": head["timestamp"], "peers": peers}
+    peers = "unknown" if consensus["peers"] is None else consensus["peers"]  # the dev chain has no peers to count
+    return {"rpc": config.chain.rpc, "reachable": True, "head": head["number"], "head_time": head["timestamp"],
+            "peers": peers, "consensus": consensus}
 
 
 def _last_reading(config: NodeConfig) -> dict | None:
@@ -99,6 +112,7 @@ def format_status(report: dict, zone: str = "Europe/Amsterdam") -> str:
     chain = report["chain"]
     if chain["reachable"]:
         lines.append(f"  chain        head {chain['head']} at {when(chain['head_time'])}, {chain['peers']} peers ({chain['rpc']})")
+        lines += _consensus_lines(chain["consensus"])
     else:
         lines.append(f"  chain        unreachable at {chain['rpc']}: {chain['error']}")
     reading = report["last_reading"]
@@ -117,3 +131,43 @@ def format_status(report: dict, zone: str = "Europe/Amsterdam") -> str:
         state = {True: "ON", False: "off", None: "unknown"}[relay["on"]]
         lines.append(f"  relay {relay['relay']:<7} {state} since {relay['since'] or '-'}: {relay['reason'] or ''}")
     return "\n".join(lines)
+
+
+def _consensus_lines(consensus: dict) -> list[str]:
+    """The validators, this node's place among them, its votes and the sync state."""
+    if consensus["engine"] is None:
+        lines = ["  validators   none: this chain has no Clique or QBFT API (a development chain such as anvil)"]
+    else:
+        lines = [f"  validators   {_validators(consensus)}"]
+    if consensus["is_signer"] is False:
+        lines.append("  this node is not (yet) a signer: the validators vote it in once the community admits it")
+    if consensus["votes"]:
+        votes = ", ".join(f"{'adding' if add else 'removing'} {address}" for address, add in consensus["votes"])
+        lines.append(f"  votes        {votes}")
+    sync = consensus["sync"]
+    if sync is not None:
+        lines.append(f"  sync         syncing block {sync['current']} of {sync['highest']}" if sync else "  sync         synced")
+    return lines
+
+
+def _validators(consensus: dict) -> str:
+    """E.g. "3 signers; this node is a signer; last 12 blocks sealed: 4 by 0xAbCd…1234 (this node), 4 by …"."""
+    if consensus["signers"] is None:
+        return f"unknown: the chain client does not list its {consensus['engine']} signers"
+    parts = [_count(len(consensus["signers"]), "signer")]
+    if consensus["is_signer"]:
+        parts.append("this node is a signer")
+    if consensus["sealers"]:
+        seals = Counter(signer for _, signer in consensus["sealers"])  # the last block's sealer first
+        named = ", ".join(f"{count} by {_short(signer)}{' (this node)' if signer == consensus['account'] else ''}"
+                          for signer, count in seals.items())
+        parts.append(f"last {_count(len(consensus['sealers']), 'block')} sealed: {named}")
+    return "; ".join(parts)
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}"

@@ -159,6 +159,7 @@ class MeterStore:
                         for s in pending
                     ],
                 )
+                self._adopt_interval()
                 self._close_intervals(max(s.ts for s in pending))
             # Only a store that writes thins: a reader (the DApp, `node status`) never writes.
             if self._last_maintenance is None or self._clock() - self._last_maintenance >= self.settings.maintain_every:
@@ -323,6 +324,19 @@ class MeterStore:
     def _expected(self, first: date, after: date) -> int:
         seconds = calendar.local_midnight(after, self.local) - calendar.local_midnight(first, self.local)
         return seconds // self.settings.interval
+
+    def _adopt_interval(self) -> None:
+        """A store whose intervals were recorded at another length (the community's became known, or
+        changed) records them anew from its readings; stores from before this check were at 900 s."""
+        recorded = self._meta("interval_length")
+        if recorded is None and self._meta("intervals_until") is not None:
+            recorded = 900
+        if recorded == self.settings.interval:
+            return
+        if recorded is not None:
+            self.db.execute("DELETE FROM intervals")
+            self.db.execute("DELETE FROM meta WHERE key = 'intervals_until'")
+        self._set_meta("interval_length", self.settings.interval)
 
     def _close_intervals(self, newest: int) -> None:
         length = self.settings.interval

@@ -43,16 +43,39 @@ def test_a_minimal_config_gets_safe_defaults_and_paths_relative_to_its_folder():
         (with_("meter", source="serial"), "meter.device: a serial meter needs its device, e.g. /dev/ttyUSB0"),
         (with_("meter", standard="dsmr9"), "meter.standard: must be one of dsmr5, dsmr4, dsmr3, dsmr22, mbus, got 'dsmr9'"),
         (with_("node", timezone="Mars/Olympus"), "node.timezone: unknown time zone 'Mars/Olympus', e.g. Europe/Amsterdam"),
-        (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, deployment, embedded, keystore, manifest, passphrase_file, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
+        (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, chain_dir, client, deployment, embedded, follow_membership, genesis, keystore, manifest, p2p_host, p2p_port, passphrase_file, peers, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
         (with_("clock", time_factor=60), "clock.start: an accelerated clock needs both clock.start and clock.wall_start"),
         (with_("exchange", battery_below_pct=120), "exchange.battery_below_pct: must be a percentage (0-100), got 120"),
         (with_("certificates", min_wh=0), "certificates.min_wh: must be a whole number >= 1, got 0"),
         (with_("certificates", auto_mint="yes"), "certificates.auto_mint: must be true or false, got 'yes'"),
         ({"node": {"name": "home", "data_dir": "data"}}, "chain: the [chain] table is missing"),
+        (with_("chain", client="parity"), "chain.client: must be one of external, anvil, geth, got 'parity'"),
+        (with_("chain", client="geth"), "chain.genesis: is required"),
+        (with_("chain", client="geth", embedded=True), 'chain.embedded: embedded = true starts anvil; remove it to run client = "geth"'),
+        (with_("chain", client="geth", genesis="g.json", rpc="http://0.0.0.0:8545"),
+         "chain.rpc: a node's own geth answers on http://127.0.0.1:<port> only, got 'http://0.0.0.0:8545'"),
+        (with_("chain", client="geth", genesis="g.json", p2p_port=8545),
+         "chain.p2p_port: must be a free TCP port (1-65535) other than the rpc port, got 8545"),
+        (with_("chain", client="geth", genesis="g.json", peers="enode://x"),
+         'chain.peers: must be a list of enode URLs, e.g. ["enode://<128 hex digits>@192.168.1.11:30303"]'),
     ],
 )
 def test_a_wrong_setting_is_refused_naming_its_key(data, expected):
     assert error_of(data) == expected
+
+
+def test_a_geth_validator_config_names_its_genesis_peers_and_chain_folder():
+    enode = "enode://" + "ab" * 64 + "@192.168.1.12:30303"
+    config = node_config.parse(with_("chain", client="geth", genesis="genesis.json", peers=[enode], p2p_port=30304),
+                               Path("/etc/gridcommons"))
+    chain = config.chain
+    assert (chain.client, chain.embedded, chain.genesis, chain.peers, chain.p2p_port, chain.follow_membership) == (
+        "geth", False, Path("/etc/gridcommons/genesis.json"), (enode,), 30304, True)
+    assert config.chain_dir == Path("/etc/gridcommons/data/chain")
+
+
+def test_embedded_true_is_still_read_as_the_anvil_client():
+    assert node_config.parse(with_("chain", embedded=True), Path("/x")).chain.client == "anvil"
 
 
 def test_secrets_in_the_config_file_are_refused():

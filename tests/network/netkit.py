@@ -1,0 +1,151 @@
+"""A community on a real Clique network: each household a gridcommons node with its own geth validator.
+
+Real time, 60 s intervals and 1 s blocks. The nodes start before the community exists, as a new
+community's would: their parts wait (with backoff) until the admin has deployed and admitted them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eth_account import Account
+
+from node.chain.client import connect
+from node.chain.devnet import LocalCommunity
+from node.chain.genesis import NetworkSpec, genesis
+from node.chain.geth import enode_of, ensure_node_key
+from node.runtime.devnode import DEV_ENV, DEV_PASSPHRASE, write_dev_config
+from node.runtime.node import NodeRuntime
+
+INTERVAL = 60
+GRACE = 10
+PERIOD = 1
+CHAIN_ID = 4_242_001
+ETHER = 10**18
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Household:
+    name: str
+    profile: str
+    producer: bool
+    consumer: bool
+    account: object
+    directory: Path
+    rpc_port: int
+    p2p_port: int
+    enode: str = ""
+    runtime: NodeRuntime | None = None
+
+    @property
+    def rpc(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+
+@dataclass
+class Network:
+    root: Path
+    households: list[Household]
+    admin: object
+    community: LocalCommunity | None = None
+
+    def by_name(self, name: str) -> Household:
+        return next(h for h in self.households if h.name == name)
+
+    def w3(self, household: Household | None = None):
+        return connect((household or self.households[0]).rpc)
+
+    def write_identity(self, household: Household) -> None:
+        """The keystore, peer-to-peer key and genesis `gridcommons init` leaves in a geth node's folder."""
+        d = household.directory
+        d.mkdir(parents=True)
+        keystore = d / "node-key.json"
+        keystore.write_text(json.dumps(Account.encrypt(household.account.key, DEV_PASSPHRASE)))
+        keystore.chmod(0o600)
+        node_key = ensure_node_key(d / "data" / "chain" / "geth" / "nodekey")
+        household.enode = enode_of(node_key, "127.0.0.1", household.p2p_port)
+        (d / "genesis.json").write_text((self.root / "genesis.json").read_text())
+
+    def configure(self, household: Household, peers: list[str]) -> None:
+        meter = f'source = "simulator"\nprofile = "{household.profile}"\nseed = {len(household.name)}\nevery_seconds = 5'
+        chain = (
+            'client = "geth"\ngenesis = "genesis.json"\np2p_host = "127.0.0.1"\n'
+            f"p2p_port = {household.p2p_port}\npeers = {json.dumps(peers)}\n"
+        )
+        write_dev_config(household.directory, household.name, household.rpc, meter, poll_seconds=0.5,
+                         settle_patience=45, chain=chain)
+
+    def start(self, household: Household) -> NodeRuntime:
+        from node import config as node_config
+
+        household.runtime = NodeRuntime(node_config.load(household.directory / "node.toml"), env=DEV_ENV,
+                                        backoff=(0.5, 2.0))
+        household.runtime.start()
+        return household.runtime
+
+    def stop(self) -> None:
+        for household in self.households:
+            if household.runtime is not None:
+                household.runtime.stop()
+                household.runtime = None
+
+    def deploy(self, members: list[Household]) -> LocalCommunity:
+        """The admin deploys through the first validator and admits `members`; every node gets the record."""
+        self.community = LocalCommunity(self.w3(), network="ethereum:community:node", admin=self.admin,
+                                        interval=INTERVAL, grace=GRACE)
+        for household in members:
+            self.admit(household)
+        for household in self.households:
+            self.hand_deployment(household)
+        return self.community
+
+    def admit(self, household: Household) -> None:
+        self.community.admit(household.address, household.producer, household.consumer)
+
+    def hand_deployment(self, household: Household) -> None:
+        (household.directory / "deployment.json").write_text(json.dumps(asdict(self.community.deployment)))
+
+
+def make_network(root: Path, households: list[tuple[str, str, bool, bool]], validators: int) -> Network:
+    """Folders and a genesis for `households`; the first `validators` of them seal from block 0."""
+    root.mkdir(parents=True, exist_ok=True)
+    members = [
+        Household(name, profile, producer, consumer, Account.create(), root / name, free_port(), free_port())
+        for name, profile, producer, consumer in households
+    ]
+    admin = Account.create()
+    spec = NetworkSpec(
+        "clique", tuple(h.address for h in members[:validators]), PERIOD, CHAIN_ID,
+        tuple((h.address, 1000 * ETHER) for h in members) + ((admin.address, 10**6 * ETHER),),
+    )
+    (root / "genesis.json").write_text(json.dumps(genesis(spec), indent=2))
+    network = Network(root, members, admin)
+    for household in members:
+        network.write_identity(household)
+    for household in members:  # every node lists every validator, as a join bundle's bootnodes do
+        network.configure(household, [h.enode for h in members])
+    return network
+
+
+def signer_of(w3, block: int) -> str:
+    return w3.provider.make_request("clique_getSigner", [hex(block)])["result"]
+
+
+def signers(w3) -> list[str]:
+    return [a.lower() for a in w3.provider.make_request("clique_getSigners", [])["result"]]
+
+
+__all__ = ["DEV_ENV", "GRACE", "INTERVAL", "Household", "Network", "make_network", "signer_of", "signers"]
