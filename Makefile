@@ -65,6 +65,18 @@ demo: setup $(MANIFEST)
 demo-reset: setup $(MANIFEST)
 	$(BIN)/gridcommons demo run --fresh --dir $(DEMO_DIR) --chain-port $(CHAIN_PORT) $(DEMO_ARGS)
 
+# The same five households on five geth Clique validators on this machine, in real time (60 s intervals);
+# ports apart from `make demo`'s (validators' JSON-RPC 8641-8645, peer-to-peer 30341-30345, DApps 8091-8095).
+DEMO_NETWORK_DIR ?= .demo-network
+DEMO_NETWORK_ARGS ?=
+.PHONY: demo-network demo-network-reset
+
+demo-network: setup $(MANIFEST)
+	$(BIN)/gridcommons demo network --dir $(DEMO_NETWORK_DIR) $(DEMO_NETWORK_ARGS)
+
+demo-network-reset: setup $(MANIFEST)
+	$(BIN)/gridcommons demo network --fresh --dir $(DEMO_NETWORK_DIR) $(DEMO_NETWORK_ARGS)
+
 # Figures go to stdout and bench/results/<name>.json.
 bench: setup browser
 	$(BIN)/ape compile --force  # incremental builds miss changes to imported libraries

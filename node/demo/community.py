@@ -85,6 +85,10 @@ class DemoFiles:
     def logins(self) -> dict[str, str]:
         return json.loads(self.logins_path.read_text())
 
+    def write_logins(self, logins: dict[str, str]) -> None:
+        self.logins_path.write_text(json.dumps(logins, indent=2))
+        self.logins_path.chmod(0o600)
+
 
 def first_moment(now: float) -> float:
     """The next late morning after `now` (the chain's time only moves forward)."""
@@ -103,26 +107,35 @@ def create_community(files: DemoFiles, w3, time_factor: float, progress) -> Demo
     w3.provider.make_request("evm_mine", [])
     progress("deploying the contracts")
     community = LocalCommunity(w3)
-    token = community.contracts["EnergyToken"]
     logins = {}
     for household in HOUSEHOLDS:
-        account = dev_account(household.account_index)
-        community.admit(account.address, household.producer, household.consumer)
-        community.send(token.functions.issue(account.address, WALLET_CREDITS, b"\x00" * 32))
+        admit_household(community, household)
         progress(f"admitted {household.name} ({household.description}); writing {HISTORY_DAYS} days of meter history")
         directory = files.node_dir(household)
-        write_dev_identity(directory, account, community.deployment)
-        write_history(directory / "data" / "meter.sqlite", household.profile, household.seed, start, HISTORY_DAYS)
-        logins[household.name] = secrets.token_urlsafe(9)
-        store_password(directory / "data" / "dapp.sqlite", logins[household.name])
-    files.logins_path.write_text(json.dumps(logins, indent=2))
-    files.logins_path.chmod(0o600)
+        write_dev_identity(directory, dev_account(household.account_index), community.deployment)
+        logins[household.name] = furnish_household(directory, household, start)
+    files.write_logins(logins)
     state = DemoState(time_factor, start, asdict(community.deployment))
     files.write_state(state)
     return state
 
 
-def check_chain(w3, state: DemoState) -> None:
+def admit_household(community: LocalCommunity, household: DemoHousehold) -> None:
+    """Make the household's node account a member, with its prepaid balance and credits to spend."""
+    account = dev_account(household.account_index)
+    community.admit(account.address, household.producer, household.consumer)
+    community.send(community.contracts["EnergyToken"].functions.issue(account.address, WALLET_CREDITS, b"\x00" * 32))
+
+
+def furnish_household(directory: Path, household: DemoHousehold, start: float) -> str:
+    """The household's weeks of meter history up to `start` and a new DApp password, which it returns."""
+    write_history(directory / "data" / "meter.sqlite", household.profile, household.seed, start, HISTORY_DAYS)
+    password = secrets.token_urlsafe(9)
+    store_password(directory / "data" / "dapp.sqlite", password)
+    return password
+
+
+def check_chain(w3, state: DemoState, reset: str = "make demo-reset") -> None:
     """The chain must still hold the demo's deployment (anvil's state file may have been lost)."""
     record = state.record
     try:
@@ -131,5 +144,5 @@ def check_chain(w3, state: DemoState) -> None:
         block = None
     if block is None or block["hash"].hex().removeprefix("0x") != record.deploy_block_hash.removeprefix("0x"):
         raise DemoError(
-            "the demo's chain state is gone (was the demo killed?): start afresh with `make demo-reset`"
+            f"the demo's chain state is gone (was the demo killed?): start afresh with `{reset}`"
         )

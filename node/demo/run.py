@@ -45,6 +45,7 @@ class DemoSettings:
     time_factor: float = 60.0  # a 15-minute interval in 15 s
     telegram_every: float = 10.0  # simulated seconds between a meter's telegrams
     host: str = "127.0.0.1"
+    node_stop_s: float = 20.0  # a node still running after this long on stopping is killed
 
     def dapp_port(self, household: DemoHousehold) -> int:
         return self.first_dapp_port + HOUSEHOLDS.index(household)
@@ -55,6 +56,8 @@ class DemoSettings:
 
 class Demo:
     """`start()`, then `watch(stopped)` until Ctrl-C, then `stop()` (also after a failed start)."""
+
+    port_options = "--chain-port/--first-dapp-port"  # where a port clash is told to look
 
     def __init__(self, settings: DemoSettings, say: Callable[[str], None] = print, wall: Callable[[], float] = time.time):
         self.settings = settings
@@ -75,11 +78,7 @@ class Demo:
 
     def start(self) -> None:
         self._check_ports()
-        resuming = self.files.exists()
-        if not resuming and self.files.root.exists():
-            self.say(f"{self.files.root}/ holds an unfinished demo (stopped while it was being created); starting afresh")
-            shutil.rmtree(self.files.root)
-        self.files.root.mkdir(parents=True, exist_ok=True)
+        resuming = self._open_folder()
         self.files.chain_state.parent.mkdir(exist_ok=True)
         self.anvil = EmbeddedAnvil(
             AnvilSettings(port=self.settings.chain_port, host=self.settings.host, state_file=self.files.chain_state,
@@ -102,13 +101,24 @@ class Demo:
         self._wait_for_dapps()
         self._narrator = self._make_narrator(w3)
 
+    def _open_folder(self) -> bool:
+        """Make the demo's folder; True if it holds a demo to resume (an unfinished one is removed)."""
+        resuming = self.files.exists()
+        if not resuming and self.files.root.exists():
+            self.say(f"{self.files.root}/ holds an unfinished demo (stopped while it was being created); starting afresh")
+            shutil.rmtree(self.files.root)
+        self.files.root.mkdir(parents=True, exist_ok=True)
+        return resuming
+
+    def _ports(self) -> list[int]:
+        return [self.settings.chain_port] + [self.settings.dapp_port(h) for h in HOUSEHOLDS]
+
     def _check_ports(self) -> None:
-        ports = [self.settings.chain_port] + [self.settings.dapp_port(h) for h in HOUSEHOLDS]
-        for port in ports:
+        for port in self._ports():
             with socket.socket() as probe:
                 if probe.connect_ex((self.settings.host, port)) == 0:
                     raise DemoError(f"port {port} is in use (is a demo already running?): stop it, or choose other"
-                                    " ports with --chain-port/--first-dapp-port")
+                                    f" ports with {self.port_options}")
 
     def _keep_chain_time(self, w3) -> None:
         keeper = ChainTimeKeeper(w3, self.clock)
@@ -141,16 +151,10 @@ class Demo:
             node.start()
 
     def _write_config(self, household: DemoHousehold, device: str) -> None:
-        peers = "\n".join(
-            f'"{dev_account(other.account_index).address}" = "{self.settings.dapp_url(other)}"'
-            for other in HOUSEHOLDS if other != household
-        )
         write_dev_config(
-            self.files.node_dir(household), household.name, self.anvil.url,
-            f'source = "serial"\ndevice = "{device}"\nstandard = "dsmr5"',
+            self.files.node_dir(household), household.name, self.anvil.url, serial_meter_table(device),
             self.clock, poll_seconds=0.5, settle_patience=900,
-            dapp=f'host = "{self.settings.host}"\nport = {self.settings.dapp_port(household)}\n\n[dapp.peers]\n{peers}',
-            extra=household.extra_config, pins="mock",
+            dapp=dapp_table(self.settings, household), extra=household.extra_config, pins="mock",
         )
 
     def _wait_for_dapps(self, timeout: float = 120) -> None:
@@ -162,9 +166,7 @@ class Demo:
                     waiting.remove(household)
                     if self.first_view_s is None:
                         self.first_view_s = self.wall() - self.started_at
-            dead = [node for node in self.nodes if node.exit_code is not None]
-            if dead:
-                raise DemoError(f"the {dead[0].name} node stopped while starting: see {dead[0].log_path}")
+            self._refuse_dead_nodes()
             if self.wall() > deadline:
                 raise DemoError(f"{', '.join(h.name for h in waiting)} did not answer within {timeout:.0f} s")
             time.sleep(0.2)
@@ -173,8 +175,17 @@ class Demo:
         for household in HOUSEHOLDS:
             self.say(f"  {household.name:9} {self.settings.dapp_url(household)}   password {logins[household.name]:14}"
                      f" ({household.description})")
-        self.say(f"Time runs {self.state.time_factor:g}x: a 15-minute interval every"
-                 f" {900 / self.state.time_factor:.0f} s. Ctrl-C stops; `make demo` resumes, `make demo-reset` starts afresh.\n")
+        self.say(self._pace() + "\n")
+
+    def _pace(self) -> str:
+        """How fast the community lives, and how to stop and resume it."""
+        return (f"Time runs {self.state.time_factor:g}x: a 15-minute interval every {900 / self.state.time_factor:.0f} s."
+                " Ctrl-C stops; `make demo` resumes, `make demo-reset` starts afresh.")
+
+    def _refuse_dead_nodes(self) -> None:
+        dead = [node for node in self.nodes if node.exit_code is not None]
+        if dead:
+            raise DemoError(f"the {dead[0].name} node stopped while starting: see {dead[0].log_path}")
 
     def _make_narrator(self, w3) -> CommunityNarrator:
         record = self.state.record
@@ -214,7 +225,7 @@ class Demo:
         for node in self.nodes:
             node.terminate()
         for node in self.nodes:
-            node.wait(timeout=20)
+            node.wait(timeout=self.settings.node_stop_s)
         if self.meters is not None:
             self.meters.stop()
         self._keeping.set()
@@ -224,6 +235,20 @@ class Demo:
             self.files.write_state(replace(self.state, simulated_until=self.clock()))
         if self.anvil is not None:
             self.anvil.stop()
+
+
+def serial_meter_table(device: str) -> str:
+    """node.toml's [meter] lines for a demo meter on its pseudo-terminal."""
+    return f'source = "serial"\ndevice = "{device}"\nstandard = "dsmr5"'
+
+
+def dapp_table(settings: DemoSettings, household: DemoHousehold) -> str:
+    """node.toml's [dapp] lines: the household's port, and its neighbours' DApps as data peers."""
+    peers = "\n".join(
+        f'"{dev_account(other.account_index).address}" = "{settings.dapp_url(other)}"'
+        for other in HOUSEHOLDS if other != household
+    )
+    return f'host = "{settings.host}"\nport = {settings.dapp_port(household)}\n\n[dapp.peers]\n{peers}'
 
 
 def dapp_answers(url: str) -> bool:

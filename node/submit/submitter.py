@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 from node.chain.community import CommunityView
 from node.chain.sender import TransactionFailed, TransactionPending, TransactionSender
 from node.store.errors import StoreError
+from node.store.intervals import LATE_START
 from node.store.store import MeterStore
 from node.submit.outbox import MISSED, ON_CHAIN, SENDING, Entry, Outbox
 from node.submit.settler import Settler
@@ -63,7 +64,10 @@ class IntervalQueue:
         queued = 0
         for interval, energy in zip(range(first, last_closed + 1), energies):
             overdue = now >= (interval + 1) * length + self.settings.give_up_waiting
-            if not energy.complete and not overdue:
+            # A meter read from mid-interval on (the node started then) gains nothing by waiting,
+            # while every neighbour's settlement of the interval waits for it.
+            final = tuple(energy.issues) == (LATE_START,)
+            if not energy.complete and not overdue and not final:
                 break  # keep order: later intervals wait for this one
             if not energy.complete:
                 log.warning("interval %d queued incomplete (%s)", interval, ", ".join(energy.issues))

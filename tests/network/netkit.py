@@ -7,7 +7,10 @@ community's would: their parts wait (with backoff) until the admin has deployed 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ GRACE = 10
 PERIOD = 1
 CHAIN_ID = 4_242_001
 ETHER = 10**18
+GRIDCOMMONS = str(Path(sys.executable).with_name("gridcommons"))
 
 
 def free_port() -> int:
@@ -43,8 +47,10 @@ class Household:
     directory: Path
     rpc_port: int
     p2p_port: int
+    p2p_host: str = "127.0.0.1"
     enode: str = ""
     runtime: NodeRuntime | None = None
+    process: subprocess.Popen | None = None  # a node run as `gridcommons node run` on a test host
 
     @property
     def rpc(self) -> str:
@@ -60,6 +66,7 @@ class Network:
     root: Path
     households: list[Household]
     admin: object
+    settle_patience: float = 45
     community: LocalCommunity | None = None
 
     def by_name(self, name: str) -> Household:
@@ -76,17 +83,17 @@ class Network:
         keystore.write_text(json.dumps(Account.encrypt(household.account.key, DEV_PASSPHRASE)))
         keystore.chmod(0o600)
         node_key = ensure_node_key(d / "data" / "chain" / "geth" / "nodekey")
-        household.enode = enode_of(node_key, "127.0.0.1", household.p2p_port)
+        household.enode = enode_of(node_key, household.p2p_host, household.p2p_port)
         (d / "genesis.json").write_text((self.root / "genesis.json").read_text())
 
     def configure(self, household: Household, peers: list[str]) -> None:
         meter = f'source = "simulator"\nprofile = "{household.profile}"\nseed = {len(household.name)}\nevery_seconds = 5'
         chain = (
-            'client = "geth"\ngenesis = "genesis.json"\np2p_host = "127.0.0.1"\n'
+            f'client = "geth"\ngenesis = "genesis.json"\np2p_host = "{household.p2p_host}"\n'
             f"p2p_port = {household.p2p_port}\npeers = {json.dumps(peers)}\n"
         )
         write_dev_config(household.directory, household.name, household.rpc, meter, poll_seconds=0.5,
-                         settle_patience=45, chain=chain)
+                         settle_patience=self.settle_patience, chain=chain)
 
     def start(self, household: Household) -> NodeRuntime:
         from node import config as node_config
@@ -96,11 +103,28 @@ class Network:
         household.runtime.start()
         return household.runtime
 
+    def spawn(self, household: Household, prefix: list[str]) -> subprocess.Popen:
+        """Run the node as its own process behind `prefix` (e.g. on a test host's namespace)."""
+        log = open(household.directory / "node.log", "ab")
+        household.process = subprocess.Popen(
+            [*prefix, GRIDCOMMONS, "node", "run", "--config", str(household.directory / "node.toml")],
+            env={**os.environ, **DEV_ENV}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return household.process
+
     def stop(self) -> None:
         for household in self.households:
             if household.runtime is not None:
                 household.runtime.stop()
                 household.runtime = None
+            if household.process is not None:
+                household.process.terminate()
+                try:
+                    household.process.wait(60)
+                except subprocess.TimeoutExpired:
+                    household.process.kill()
+                household.process = None
 
     def deploy(self, members: list[Household]) -> LocalCommunity:
         """The admin deploys through the first validator and admits `members`; every node gets the record."""
@@ -119,11 +143,15 @@ class Network:
         (household.directory / "deployment.json").write_text(json.dumps(asdict(self.community.deployment)))
 
 
-def make_network(root: Path, households: list[tuple[str, str, bool, bool]], validators: int) -> Network:
-    """Folders and a genesis for `households`; the first `validators` of them seal from block 0."""
+def make_network(root: Path, households: list[tuple[str, str, bool, bool]], validators: int,
+                 hosts: dict[str, str] | None = None, settle_patience: float = 45) -> Network:
+    """Folders and a genesis for `households`; the first `validators` of them seal from block 0.
+    `hosts` gives a household's peer-to-peer address where it is not 127.0.0.1."""
     root.mkdir(parents=True, exist_ok=True)
+    hosts = hosts or {}
     members = [
-        Household(name, profile, producer, consumer, Account.create(), root / name, free_port(), free_port())
+        Household(name, profile, producer, consumer, Account.create(), root / name, free_port(), free_port(),
+                  hosts.get(name, "127.0.0.1"))
         for name, profile, producer, consumer in households
     ]
     admin = Account.create()
@@ -132,7 +160,7 @@ def make_network(root: Path, households: list[tuple[str, str, bool, bool]], vali
         tuple((h.address, 1000 * ETHER) for h in members) + ((admin.address, 10**6 * ETHER),),
     )
     (root / "genesis.json").write_text(json.dumps(genesis(spec), indent=2))
-    network = Network(root, members, admin)
+    network = Network(root, members, admin, settle_patience)
     for household in members:
         network.write_identity(household)
     for household in members:  # every node lists every validator, as a join bundle's bootnodes do
@@ -148,4 +176,3 @@ def signers(w3) -> list[str]:
     return [a.lower() for a in w3.provider.make_request("clique_getSigners", [])["result"]]
 
 
-__all__ = ["DEV_ENV", "GRACE", "INTERVAL", "Household", "Network", "make_network", "signer_of", "signers"]
