@@ -1,6 +1,6 @@
 """Benchmark: inclusion latency, interval end to settled, and block-time jitter on geth Clique against anvil.
 
-Run: .venv/bin/python -m bench.network_latency [--intervals 3]
+Run: .venv/bin/python -m bench.network_latency [--intervals 2]
 Three households, each a gridcommons node with its own geth 1.13.15 Clique validator (1 s blocks),
 and in the same run and the same wall-clock intervals the same three households on the project's
 anvil (a block per transaction, as today). Real time, 60 s intervals, 10 s grace period.
@@ -151,7 +151,7 @@ def header_gaps(w3, first: int, last: int) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--intervals", type=int, default=3)
+    parser.add_argument("--intervals", type=int, default=2)
     args = parser.parse_args()
 
     began = time.perf_counter()

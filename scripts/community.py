@@ -4,6 +4,8 @@ add-member, remove-member, set-key (with coefficients), set-price, mint and show
 refused with a one-line reason before anything is sent.
 """
 
+from decimal import Decimal, InvalidOperation
+
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand, verbosity_option
@@ -91,8 +93,10 @@ def show(network, alias):
 @click.option("--coefficient", default="0", help="Static allocation coefficient in percent.")
 @click.option("--priority", type=click.IntRange(0, MAX_PRIORITY), default=0, help="Priority level, 0 served first.")
 @click.option("--meter-id", required=True, help="The meter's equipment id (only its hash goes on chain).")
+@click.option("--gas-ether", default="0.1", show_default=True,
+              help="Top the node account up to this much ether, which pays its readings' gas (0: send none).")
 @account_alias
-def add_member(network, account, producer, consumer, coefficient, priority, meter_id, alias):
+def add_member(network, account, producer, consumer, coefficient, priority, meter_id, gas_ether, alias):
     """Admit ACCOUNT (the household's node account) as a member."""
     contracts, admin = open_community(network, alias)
     community = contracts["Community"]
@@ -102,7 +106,25 @@ def add_member(network, account, producer, consumer, coefficient, priority, mete
     total = community.parameters()[3] + ppm
     if total > FULL_SHARE_PPM:
         raise click.ClickException(f"coefficients would add up to {total / 10_000:.2f}%, over 100%")
+    gas_wei = ether_to_wei(gas_ether)
     send(f"add member {account}", community.addMember, account, keccak(text=meter_id), producer, consumer, ppm, priority, sender=admin)
+    top_up = gas_wei - chain.provider.get_balance(account)
+    if top_up > 0:  # a household that joins a running chain starts with no ether for its readings
+        try:
+            admin.transfer(account, top_up)
+        except ApeException as error:
+            raise click.ClickException(f"member added, but sending ether for gas refused: {refusal(error)}") from None
+        click.echo(f"sent {top_up / 10**18:g} ether to {account} for its readings' gas")
+
+
+def ether_to_wei(text: str) -> int:
+    try:
+        wei = Decimal(text) * 10**18
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not an amount of ether", param_hint="--gas-ether") from None
+    if wei < 0 or wei != int(wei):
+        raise click.BadParameter(f"{text!r} must be a positive amount of ether (at most 18 decimals)", param_hint="--gas-ether")
+    return int(wei)
 
 
 @cli.command("remove-member", cls=ConnectedProviderCommand)

@@ -122,6 +122,15 @@ def test_admin_builds_and_shows_a_community(deployed, ape_run):
     assert f"{bakery:42} -C         60.00%    0        12.5000" in shown
 
 
+def test_a_new_member_without_ether_gets_its_gas_money_from_the_admin(deployed, ape_run):
+    from eth_account import Account
+
+    newcomer = Account.create().address
+    result = ape_run("community", "add-member", newcomer, "--meter-id", "E0099", "--gas-ether", "0.25")
+    assert result.returncode == 0, result.stderr
+    assert f"sent 0.25 ether to {newcomer}" in result.stdout
+
+
 def test_coefficients_over_one_hundred_percent_are_refused(deployed, ape_run):
     result = ape_run("community", "set-key", "static", "--coefficient", f"{HOUSEHOLDS[1]}=70")
     assert refused(result, "coefficients would add up to 110.00%, over 100%")

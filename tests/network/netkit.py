@@ -48,6 +48,7 @@ class Household:
     rpc_port: int
     p2p_port: int
     p2p_host: str = "127.0.0.1"
+    dapp_port: int | None = None  # serves its DApp and data API when set
     enode: str = ""
     runtime: NodeRuntime | None = None
     process: subprocess.Popen | None = None  # a node run as `gridcommons node run` on a test host
@@ -92,8 +93,9 @@ class Network:
             f'client = "geth"\ngenesis = "genesis.json"\np2p_host = "{household.p2p_host}"\n'
             f"p2p_port = {household.p2p_port}\npeers = {json.dumps(peers)}\n"
         )
+        dapp = None if household.dapp_port is None else f"enabled = true\nport = {household.dapp_port}"
         write_dev_config(household.directory, household.name, household.rpc, meter, poll_seconds=0.5,
-                         settle_patience=self.settle_patience, chain=chain)
+                         settle_patience=self.settle_patience, chain=chain, dapp=dapp)
 
     def start(self, household: Household) -> NodeRuntime:
         from node import config as node_config
@@ -144,14 +146,16 @@ class Network:
 
 
 def make_network(root: Path, households: list[tuple[str, str, bool, bool]], validators: int,
-                 hosts: dict[str, str] | None = None, settle_patience: float = 45) -> Network:
+                 hosts: dict[str, str] | None = None, settle_patience: float = 45,
+                 dapps: tuple[str, ...] = ()) -> Network:
     """Folders and a genesis for `households`; the first `validators` of them seal from block 0.
-    `hosts` gives a household's peer-to-peer address where it is not 127.0.0.1."""
+    `hosts` gives a household's peer-to-peer address where it is not 127.0.0.1; `dapps` names the
+    households whose node serves its DApp."""
     root.mkdir(parents=True, exist_ok=True)
     hosts = hosts or {}
     members = [
         Household(name, profile, producer, consumer, Account.create(), root / name, free_port(), free_port(),
-                  hosts.get(name, "127.0.0.1"))
+                  hosts.get(name, "127.0.0.1"), free_port() if name in dapps else None)
         for name, profile, producer, consumer in households
     ]
     admin = Account.create()

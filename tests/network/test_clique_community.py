@@ -11,6 +11,8 @@ import signal
 import time
 from collections import Counter
 
+import requests
+
 from nodekit import chain_record, reference_balances, wait_until
 from netkit import INTERVAL, signer_of, signers
 
@@ -109,3 +111,67 @@ def test_a_killed_geth_restarts_catches_up_and_no_reading_is_lost_or_doubled(net
     bakker = contract.functions.memberIdOf(victim.address).call()
     assert {r.args.interval for r in readings if r.args.memberId == bakker} >= set(range(killed_in, after + 1))
     assert_once_and_as_the_reference(network)
+
+
+def test_a_peer_exchange_and_a_consent_work_across_two_nodes(network):
+    from eth_account import Account
+
+    from dapp.consents import policy_hash
+    from dapp.data_request import SCOPE_ENERGY_15MIN, DataRequest, Domain, sign
+    from node.actions.queue import ActionQueue
+
+    producer, consumer = network.by_name("de-vries"), network.by_name("bakker")
+    contracts = network.community.contracts
+    exchange, token = contracts["EnergyExchange"], contracts["EnergyToken"]
+    network.community.send(token.functions.issue(consumer.address, 10**18, b"\x00" * 32))
+
+    def request(household, kind, params) -> int:
+        queue = ActionQueue(household.runtime.config.actions_path, time.time)
+        try:
+            return queue.request(kind, params, kind)
+        finally:
+            queue.close()
+
+    def action_state(household, action_id) -> str:
+        queue = ActionQueue(household.runtime.config.actions_path, time.time)
+        try:
+            return queue.get(action_id).state
+        finally:
+            queue.close()
+
+    # The producer's node posts an offer for one interval; the consumer's node accepts it.
+    window = now_interval() + 2
+    wh, price = 500, 10**17
+    posted = request(producer, "post_offer", {"wh": wh, "price_per_kwh": price, "first_interval": window,
+                                              "last_interval": window})
+    assert wait_until(lambda: action_state(producer, posted) == "confirmed", timeout=60)
+    offer_id = exchange.functions.offerCount().call()
+    cost = wh * price // 1000
+    consumer_before = token.functions.balanceOf(consumer.address).call()
+    accepted = request(consumer, "accept_offer", {"offer_id": offer_id, "cost": cost})
+    assert wait_until(lambda: action_state(consumer, accepted) == "confirmed", timeout=60)
+    assert exchange.functions.offer(offer_id).call()[1] == consumer.address
+    # Delivery is metered from both nodes' readings; what was not delivered comes back.
+    assert wait_until(lambda: exchange.functions.offer(offer_id).call()[8] in (2, 3), timeout=4 * INTERVAL + 60)
+    offer = exchange.functions.offer(offer_id).call()
+    refunded = token.functions.balanceOf(consumer.address).call() - (consumer_before - cost)
+    assert (offer[10] + refunded, offer[3] <= wh) == (cost, True)  # paid for what was delivered, the rest refunded
+
+    # The consumer grants the producer its 15-minute energy; the producer's signed request is then served.
+    start = int(time.time()) - 600
+    domain = Domain.from_deployment(consumer.directory / "deployment.json")
+    url = f"http://127.0.0.1:{consumer.dapp_port}/api/v1/readings"
+
+    def ask() -> int:
+        asked = DataRequest(consumer.address, producer.address, SCOPE_ENERGY_15MIN, start, int(time.time()),
+                            "0x" + os.urandom(32).hex(), int(time.time()) + 120)
+        signature = sign(asked, domain, Account.from_key(producer.account.key))
+        return requests.post(url, json={"request": asked.message(), "signature": signature}, timeout=10).status_code
+
+    assert ask() == 403
+    granted = request(consumer, "grant_consent", {
+        "recipient": producer.address, "scope": SCOPE_ENERGY_15MIN, "purpose": 2,
+        "policy_hash": policy_hash(2, SCOPE_ENERGY_15MIN), "valid_from": start, "valid_until": start + 86400,
+    })
+    assert wait_until(lambda: action_state(consumer, granted) == "confirmed", timeout=60)
+    assert wait_until(lambda: ask() == 200, timeout=30)

@@ -1,0 +1,229 @@
+"""Benchmark: RSS and CPU of a node and its geth validator with a 1 Hz meter, against the node on anvil.
+
+Run: .venv/bin/python -m bench.network_resources [--seconds 120] [--warmup 30]
+Two communities of three households run side by side in real time with 60 s intervals: one on a
+3-validator geth 1.13.15 Clique network (1 s blocks), one on the project's anvil (today's setup).
+In each, one household runs `gridcommons node run` as its own process, reading a simulated DSMR 5
+meter on a pseudo-terminal at one telegram a second; the other two run in this process with
+simulated meters. Figures come from /proc as bench.node_resources takes them: the measured node,
+its geth (the node's child process) and, as the baseline, the node on anvil (anvil itself is the
+community's, not the household's). Target: node plus geth at most 300 MiB RSS and 5% of one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bench.node_resources import GRIDCOMMONS, cpu_seconds, feed, rss_mib
+from bench.results import save
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+from node.chain.client import connect
+from node.chain.devnet import LocalCommunity, dev_account
+from node.meter.dsmr.timestamps import METER_TIMEZONE
+from node.meter.simulator.output import PtyLine
+from node.runtime.devnode import DEV_ENV, write_dev_config, write_dev_node
+from node.runtime.node import NodeRuntime
+from node.store.store import MeterStore
+
+# Parts retry until the community is deployed and warn each time; that is expected here.
+logging.getLogger("node").setLevel(logging.ERROR)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "network"))
+from netkit import GRACE, INTERVAL, PERIOD, free_port, make_network  # noqa: E402  (the tests' Clique community)
+
+HOUSEHOLDS = [("de-vries", "producer", True, False), ("bakker", "consumer", False, True), ("smit", "prosumer", True, True)]
+TARGET_RSS_MIB = 300
+TARGET_CPU_PERCENT = 5.0
+POLL_SECONDS = 2.0  # as bench.node_resources runs today's node
+
+
+def serial_meter(line: PtyLine) -> str:
+    return f'source = "serial"\ndevice = "{line.path}"\nstandard = "dsmr5"'
+
+
+def child_named(parent: int, name: str) -> int | None:
+    """The pid of `parent`'s child process called `name`, if it runs."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # it exited while we looked
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        if comm == name and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+            return int(entry.name)
+    return None
+
+
+def spawn_node(config_path: Path) -> subprocess.Popen:
+    return subprocess.Popen([GRIDCOMMONS, "node", "run", "--config", str(config_path)],
+                            env={**os.environ, **DEV_ENV}, stderr=subprocess.DEVNULL)
+
+
+def anvil_community(url: str, root: Path, line: PtyLine) -> tuple[LocalCommunity, list[NodeRuntime], Path]:
+    """The same households on anvil: all but the last run here, metered as netkit meters them; the
+    last one's node.toml, for `gridcommons node run`."""
+    community = LocalCommunity(connect(url), interval=INTERVAL, grace=GRACE)
+    accounts = [dev_account(index) for index in range(1, len(HOUSEHOLDS) + 1)]
+    for account, (_, _, producer, consumer) in zip(accounts, HOUSEHOLDS):
+        community.admit(account.address, producer, consumer)
+    runtimes = []
+    for account, (name, profile, _, _) in zip(accounts[:-1], HOUSEHOLDS):
+        meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {len(name)}\nevery_seconds = 5'
+        config = write_dev_node(root / name, name, account, community.deployment, url, meter,
+                                poll_seconds=0.5, settle_patience=45)
+        runtimes.append(NodeRuntime(config, env=DEV_ENV, backoff=(0.5, 2.0)))
+        runtimes[-1].start()
+    name = HOUSEHOLDS[-1][0]
+    write_dev_node(root / name, name, accounts[-1], community.deployment, url, serial_meter(line),
+                   poll_seconds=POLL_SECONDS)
+    return community, runtimes, root / name / "node.toml"
+
+
+def submitted_in(contract, account: str, start: float, end: float) -> int:
+    """How many interval readings `account` had mined between the wall times start and end."""
+    member = contract.functions.memberIdOf(account).call()
+    w3 = contract.w3
+    return sum(
+        start <= w3.eth.get_block(r.blockNumber)["timestamp"] < end
+        for r in contract.events.ReadingSubmitted().get_logs(from_block=0) if r.args.memberId == member
+    )
+
+
+def stored_in(config_path: Path, start: datetime, seconds: float) -> int:
+    from node import config as node_config
+
+    with MeterStore(node_config.load(config_path).store_path) as store:
+        return len(store.readings(start, start + timedelta(seconds=seconds)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--warmup", type=float, default=30)
+    args = parser.parse_args()
+
+    began = time.perf_counter()
+    geth_line, anvil_line = PtyLine(), PtyLine()
+    stop_feeding = threading.Event()
+    feeders = [threading.Thread(target=feed, args=(line, seed, stop_feeding), daemon=True)
+               for seed, line in ((1, geth_line), (2, anvil_line))]
+    nodes: dict[str, subprocess.Popen] = {}
+    anvil_runtimes: list[NodeRuntime] = []
+    with tempfile.TemporaryDirectory() as scratch, EmbeddedAnvil(AnvilSettings(port=free_port())) as anvil:
+        root = Path(scratch)
+        net = make_network(root / "geth", HOUSEHOLDS, validators=len(HOUSEHOLDS))
+        measured = net.households[-1]
+        chain = (
+            'client = "geth"\ngenesis = "genesis.json"\np2p_host = "127.0.0.1"\n'
+            f"p2p_port = {measured.p2p_port}\npeers = {json.dumps([h.enode for h in net.households])}\n"
+        )
+        write_dev_config(measured.directory, measured.name, measured.rpc, serial_meter(geth_line),
+                         poll_seconds=POLL_SECONDS, chain=chain)
+        try:
+            for thread in feeders:
+                thread.start()
+            for household in net.households[:-1]:
+                net.start(household)
+            nodes["geth"] = spawn_node(measured.directory / "node.toml")
+            net.deploy(net.households)
+            community, anvil_runtimes, anvil_config = anvil_community(anvil.url, root / "anvil", anvil_line)
+            nodes["anvil"] = spawn_node(anvil_config)
+            time.sleep(args.warmup)
+            geth_pid = child_named(nodes["geth"].pid, "geth")
+            if geth_pid is None:
+                raise SystemExit("the measured node's geth is not running after the warm-up")
+            processes = {"node_geth": nodes["geth"].pid, "geth": geth_pid, "node_anvil": nodes["anvil"].pid,
+                         "anvil": child_named(os.getpid(), "anvil")}
+            window_wall, window_start = time.time(), datetime.now(METER_TIMEZONE)
+            cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+            rss = {name: [] for name in processes}
+            started = time.perf_counter()
+            while time.perf_counter() - started < args.seconds:
+                for name, pid in processes.items():
+                    rss[name].append(rss_mib(pid))
+                time.sleep(1.0)
+            wall = time.perf_counter() - started
+            cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / wall * 100 for name, pid in processes.items()}
+            if child_named(nodes["geth"].pid, "geth") != geth_pid:
+                raise SystemExit("the measured node's geth restarted during the window")
+            submitted = {
+                "geth": submitted_in(net.community.contracts["Community"], measured.address, window_wall, window_wall + wall),
+                "anvil": submitted_in(community.contracts["Community"], dev_account(len(HOUSEHOLDS)).address,
+                                      window_wall, window_wall + wall),
+            }
+        finally:
+            stop_feeding.set()
+            for process in nodes.values():
+                process.terminate()
+                process.wait(timeout=60)
+            for runtime in anvil_runtimes:
+                runtime.stop()
+            net.stop()
+            geth_line.close()
+            anvil_line.close()
+        stored = {"geth": stored_in(measured.directory / "node.toml", window_start, wall),
+                  "anvil": stored_in(anvil_config, window_start, wall)}
+    run_s = time.perf_counter() - began
+
+    mean = {name: statistics.mean(samples) for name, samples in rss.items()}
+    peak = {name: max(samples) for name, samples in rss.items()}
+    total_rss, total_peak, total_cpu = mean["node_geth"] + mean["geth"], peak["node_geth"] + peak["geth"], cpu["node_geth"] + cpu["geth"]
+    within = total_peak <= TARGET_RSS_MIB and total_cpu <= TARGET_CPU_PERCENT
+    figures = {
+        "meter_rate_hz": 1,
+        "clique_period_s": PERIOD,
+        "interval_s": INTERVAL,
+        "window_s": round(wall, 1),
+        "node_on_geth_rss_mib_mean": round(mean["node_geth"], 1),
+        "node_on_geth_cpu_percent": round(cpu["node_geth"], 2),
+        "geth_rss_mib_mean": round(mean["geth"], 1),
+        "geth_rss_mib_max": round(peak["geth"], 1),
+        "geth_cpu_percent": round(cpu["geth"], 2),
+        "node_plus_geth_rss_mib_mean": round(total_rss, 1),
+        "node_plus_geth_rss_mib_max": round(total_peak, 1),
+        "node_plus_geth_cpu_percent": round(total_cpu, 2),
+        "node_on_anvil_rss_mib_mean": round(mean["node_anvil"], 1),
+        "node_on_anvil_cpu_percent": round(cpu["node_anvil"], 2),
+        "community_anvil_rss_mib_mean": round(mean["anvil"], 1),
+        "community_anvil_cpu_percent": round(cpu["anvil"], 2),
+        "rss_ratio_to_node_on_anvil": round(total_rss / mean["node_anvil"], 2),
+        "cpu_ratio_to_node_on_anvil": round(total_cpu / cpu["node_anvil"], 2) if cpu["node_anvil"] else None,
+        "node_rss_ratio_geth_to_anvil": round(mean["node_geth"] / mean["node_anvil"], 2),
+        "node_cpu_ratio_geth_to_anvil": round(cpu["node_geth"] / cpu["node_anvil"], 2) if cpu["node_anvil"] else None,
+        "target_rss_mib": TARGET_RSS_MIB,
+        "target_cpu_percent": TARGET_CPU_PERCENT,
+        "within_target": within,
+        "readings_stored_in_window_geth": stored["geth"],
+        "readings_stored_in_window_anvil": stored["anvil"],
+        "intervals_submitted_in_window_geth": submitted["geth"],
+        "intervals_submitted_in_window_anvil": submitted["anvil"],
+        "run_s": round(run_s),
+    }
+    print(f"node run with a 1 Hz meter, {wall:.0f} s after {args.warmup:g} s warm-up ({run_s:.0f} s run); "
+          f"readings stored geth/anvil {stored['geth']}/{stored['anvil']}, intervals submitted "
+          f"{submitted['geth']}/{submitted['anvil']}:")
+    print(f"  node on geth  RSS {mean['node_geth']:.1f} MiB, CPU {cpu['node_geth']:.2f}% of one core")
+    print(f"  its geth      RSS {mean['geth']:.1f} MiB (max {peak['geth']:.1f}), CPU {cpu['geth']:.2f}%")
+    print(f"  together      RSS {total_rss:.1f} MiB (max {total_peak:.1f}), CPU {total_cpu:.2f}%: "
+          f"{'within' if within else 'OVER'} the target of {TARGET_RSS_MIB} MiB and {TARGET_CPU_PERCENT:g}%")
+    print(f"  node on anvil RSS {mean['node_anvil']:.1f} MiB, CPU {cpu['node_anvil']:.2f}% (baseline; the community's "
+          f"anvil {mean['anvil']:.1f} MiB, {cpu['anvil']:.2f}%)")
+    print(f"  ratio         RSS {figures['rss_ratio_to_node_on_anvil']}x, CPU {figures['cpu_ratio_to_node_on_anvil']}x "
+          f"(the node alone: {figures['node_rss_ratio_geth_to_anvil']}x, {figures['node_cpu_ratio_geth_to_anvil']}x)")
+    save("network_resources", figures)
+
+
+if __name__ == "__main__":
+    main()
