@@ -3,7 +3,8 @@
 Run: .venv/bin/python -m bench.network_latency [--intervals 2]
 Three households, each a gridcommons node with its own geth 1.13.15 Clique validator (1 s blocks),
 and in the same run and the same wall-clock intervals the same three households on the project's
-anvil (a block per transaction, as today). Real time, 60 s intervals, 10 s grace period.
+anvil as the demo runs it today (a block per transaction, and one each second from the chain time
+keeper). Real time, 60 s intervals, 10 s grace period.
 Inclusion: a probe (a signed 0-value self-transfer) is timed from broadcast until the chain client
 it was sent to returns its receipt; probes alternate between geth and anvil, each after a random
 pause, so both chains get the same number at random moments of the block period. Settlement: the
@@ -29,6 +30,7 @@ from bench.results import save
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
 from node.chain.devnet import LocalCommunity, dev_account
+from node.chain.timekeeper import ChainTimeKeeper
 from node.runtime.devnode import DEV_ENV, write_dev_node
 from node.runtime.node import NodeRuntime
 
@@ -83,11 +85,11 @@ class Prober:
 class HeadWatch(threading.Thread):
     """Records when each block number first appears at one chain client."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, stopped: threading.Event):
         super().__init__(daemon=True)
         self.w3 = connect(url)
         self.first_seen: dict[int, float] = {}
-        self.stopped = threading.Event()
+        self.stopped = stopped
 
     def run(self) -> None:
         while not self.stopped.wait(HEAD_POLL_S):
@@ -103,19 +105,33 @@ class HeadWatch(threading.Thread):
         return [seen[n] - seen[n - 1] for n in sorted(seen) if n - 1 in seen]
 
 
-def households_on_anvil(url: str, root: Path) -> tuple[LocalCommunity, list[NodeRuntime]]:
-    """The same households on anvil, configured and metered as netkit configures the geth ones."""
+def anvil_community(url: str) -> LocalCommunity:
+    """HOUSEHOLDS as members of a community on anvil, dev accounts 1, 2, ... in order."""
     community = LocalCommunity(connect(url), interval=INTERVAL, grace=GRACE)
-    runtimes = []
-    for index, (name, profile, producer, consumer) in enumerate(HOUSEHOLDS, start=1):
-        account = dev_account(index)
-        community.admit(account.address, producer, consumer)
-        meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {len(name)}\nevery_seconds = 5'
-        config = write_dev_node(root / name, name, account, community.deployment, url, meter,
-                                poll_seconds=0.5, settle_patience=45)
-        runtimes.append(NodeRuntime(config, env=DEV_ENV, backoff=(0.5, 2.0)))
-        runtimes[-1].start()
-    return community, runtimes
+    for index, (_, _, producer, consumer) in enumerate(HOUSEHOLDS, start=1):
+        community.admit(dev_account(index).address, producer, consumer)
+    return community
+
+
+def run_on_anvil(community: LocalCommunity, url: str, root: Path, index: int) -> NodeRuntime:
+    """Household `index` (from 1) in this process, configured and metered as netkit does on geth."""
+    name, profile, _, _ = HOUSEHOLDS[index - 1]
+    meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {len(name)}\nevery_seconds = 5'
+    config = write_dev_node(root / name, name, dev_account(index), community.deployment, url, meter,
+                            poll_seconds=0.5, settle_patience=45)
+    runtime = NodeRuntime(config, env=DEV_ENV, backoff=(0.5, 2.0))
+    runtime.start()
+    return runtime
+
+
+def keep_anvil_time(url: str, stopped: threading.Event) -> threading.Thread:
+    """As the demo keeps today's anvil: a block each wall-clock second, so the contract's checks of
+    interval ends see the time pass even when no one transacts."""
+    keeper = ChainTimeKeeper(connect(url), time.time)
+    thread = threading.Thread(target=lambda: [keeper.step() for _ in iter(lambda: stopped.wait(0.1), True)],
+                              daemon=True)
+    thread.start()
+    return thread
 
 
 def settled_after_end(contract, wanted: range) -> tuple[list[int], list[int], list[int]]:
@@ -155,22 +171,26 @@ def main() -> None:
     args = parser.parse_args()
 
     began = time.perf_counter()
+    stopped = threading.Event()
     with tempfile.TemporaryDirectory() as scratch, EmbeddedAnvil(AnvilSettings(port=free_port())) as anvil:
         root = Path(scratch)
         net = make_network(root / "geth", HOUSEHOLDS, validators=len(HOUSEHOLDS))
         anvil_runtimes: list[NodeRuntime] = []
-        head: HeadWatch | None = None
         try:
             for household in net.households:
                 net.start(household)
             net.deploy(net.households)
-            anvil_community, anvil_runtimes = households_on_anvil(anvil.url, root / "anvil")
-            contracts = {"geth": net.community.contracts["Community"], "anvil": anvil_community.contracts["Community"]}
-            probers = {"geth": Prober(net.households[0].rpc, net.admin), "anvil": Prober(anvil.url, dev_account(PROBE_ACCOUNT))}
+            keep_anvil_time(anvil.url, stopped)
+            on_anvil = anvil_community(anvil.url)
+            anvil_runtimes = [run_on_anvil(on_anvil, anvil.url, root / "anvil", index)
+                              for index in range(1, len(HOUSEHOLDS) + 1)]
+            contracts = {"geth": net.community.contracts["Community"], "anvil": on_anvil.contracts["Community"]}
+            probers = {"geth": Prober(net.households[0].rpc, net.admin),
+                       "anvil": Prober(anvil.url, dev_account(PROBE_ACCOUNT))}
             # The first interval every node meters from its start on both chains.
             first = int(time.time()) // INTERVAL + 1
             wanted = range(first, first + args.intervals)
-            head = HeadWatch(net.households[0].rpc)
+            head = HeadWatch(net.households[0].rpc, stopped)
             head.start()
             window_start_block = head.w3.eth.block_number
             pauses = random.Random(1)
@@ -182,13 +202,12 @@ def main() -> None:
                 for prober in probers.values():
                     time.sleep(pauses.uniform(0, PERIOD))
                     prober.probe()
-            head.stopped.set()
-            window_end_block = max(head.first_seen)
+            stopped.set()
+            head.join()
             settle = {name: settled_after_end(c, wanted) for name, c in contracts.items()}
-            headers = header_gaps(head.w3, window_start_block, window_end_block)
+            headers = header_gaps(head.w3, window_start_block, max(head.first_seen))
         finally:
-            if head is not None:
-                head.stopped.set()
+            stopped.set()
             for runtime in anvil_runtimes:
                 runtime.stop()
             net.stop()

@@ -14,34 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench.network_latency import (HOUSEHOLDS, INTERVAL, PERIOD, anvil_community, free_port, keep_anvil_time,
+                                   make_network, run_on_anvil)
 from bench.node_resources import GRIDCOMMONS, cpu_seconds, feed, rss_mib
 from bench.results import save
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
-from node.chain.client import connect
-from node.chain.devnet import LocalCommunity, dev_account
+from node.chain.devnet import dev_account
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.simulator.output import PtyLine
 from node.runtime.devnode import DEV_ENV, write_dev_config, write_dev_node
 from node.runtime.node import NodeRuntime
 from node.store.store import MeterStore
 
-# Parts retry until the community is deployed and warn each time; that is expected here.
-logging.getLogger("node").setLevel(logging.ERROR)
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "network"))
-from netkit import GRACE, INTERVAL, PERIOD, free_port, make_network  # noqa: E402  (the tests' Clique community)
-
-HOUSEHOLDS = [("de-vries", "producer", True, False), ("bakker", "consumer", False, True), ("smit", "prosumer", True, True)]
 TARGET_RSS_MIB = 300
 TARGET_CPU_PERCENT = 5.0
 POLL_SECONDS = 2.0  # as bench.node_resources runs today's node
@@ -71,24 +64,19 @@ def spawn_node(config_path: Path) -> subprocess.Popen:
                             env={**os.environ, **DEV_ENV}, stderr=subprocess.DEVNULL)
 
 
-def anvil_community(url: str, root: Path, line: PtyLine) -> tuple[LocalCommunity, list[NodeRuntime], Path]:
-    """The same households on anvil: all but the last run here, metered as netkit meters them; the
-    last one's node.toml, for `gridcommons node run`."""
-    community = LocalCommunity(connect(url), interval=INTERVAL, grace=GRACE)
-    accounts = [dev_account(index) for index in range(1, len(HOUSEHOLDS) + 1)]
-    for account, (_, _, producer, consumer) in zip(accounts, HOUSEHOLDS):
-        community.admit(account.address, producer, consumer)
-    runtimes = []
-    for account, (name, profile, _, _) in zip(accounts[:-1], HOUSEHOLDS):
-        meter = f'source = "simulator"\nprofile = "{profile}"\nseed = {len(name)}\nevery_seconds = 5'
-        config = write_dev_node(root / name, name, account, community.deployment, url, meter,
-                                poll_seconds=0.5, settle_patience=45)
-        runtimes.append(NodeRuntime(config, env=DEV_ENV, backoff=(0.5, 2.0)))
-        runtimes[-1].start()
-    name = HOUSEHOLDS[-1][0]
-    write_dev_node(root / name, name, accounts[-1], community.deployment, url, serial_meter(line),
+def measured_on_anvil(community, url: str, root: Path, line: PtyLine) -> Path:
+    """The last household's node folder on anvil, for `gridcommons node run`; its node.toml."""
+    index = len(HOUSEHOLDS)
+    name = HOUSEHOLDS[index - 1][0]
+    write_dev_node(root / name, name, dev_account(index), community.deployment, url, serial_meter(line),
                    poll_seconds=POLL_SECONDS)
-    return community, runtimes, root / name / "node.toml"
+    return root / name / "node.toml"
+
+
+def start_meter(line: PtyLine, seed: int, stopped: threading.Event) -> None:
+    """One telegram a second on `line`, from now: a meter written to before its reader opens the line
+    would stall on the full terminal buffer and then run behind the clock."""
+    threading.Thread(target=feed, args=(line, seed, stopped), daemon=True).start()
 
 
 def submitted_in(contract, account: str, start: float, end: float) -> int:
@@ -116,9 +104,7 @@ def main() -> None:
 
     began = time.perf_counter()
     geth_line, anvil_line = PtyLine(), PtyLine()
-    stop_feeding = threading.Event()
-    feeders = [threading.Thread(target=feed, args=(line, seed, stop_feeding), daemon=True)
-               for seed, line in ((1, geth_line), (2, anvil_line))]
+    stopped = threading.Event()
     nodes: dict[str, subprocess.Popen] = {}
     anvil_runtimes: list[NodeRuntime] = []
     with tempfile.TemporaryDirectory() as scratch, EmbeddedAnvil(AnvilSettings(port=free_port())) as anvil:
@@ -132,14 +118,18 @@ def main() -> None:
         write_dev_config(measured.directory, measured.name, measured.rpc, serial_meter(geth_line),
                          poll_seconds=POLL_SECONDS, chain=chain)
         try:
-            for thread in feeders:
-                thread.start()
             for household in net.households[:-1]:
                 net.start(household)
             nodes["geth"] = spawn_node(measured.directory / "node.toml")
+            start_meter(geth_line, 1, stopped)
             net.deploy(net.households)
-            community, anvil_runtimes, anvil_config = anvil_community(anvil.url, root / "anvil", anvil_line)
+            keep_anvil_time(anvil.url, stopped)
+            on_anvil = anvil_community(anvil.url)
+            anvil_runtimes = [run_on_anvil(on_anvil, anvil.url, root / "anvil", index)
+                              for index in range(1, len(HOUSEHOLDS))]
+            anvil_config = measured_on_anvil(on_anvil, anvil.url, root / "anvil", anvil_line)
             nodes["anvil"] = spawn_node(anvil_config)
+            start_meter(anvil_line, 2, stopped)
             time.sleep(args.warmup)
             geth_pid = child_named(nodes["geth"].pid, "geth")
             if geth_pid is None:
@@ -160,11 +150,11 @@ def main() -> None:
                 raise SystemExit("the measured node's geth restarted during the window")
             submitted = {
                 "geth": submitted_in(net.community.contracts["Community"], measured.address, window_wall, window_wall + wall),
-                "anvil": submitted_in(community.contracts["Community"], dev_account(len(HOUSEHOLDS)).address,
+                "anvil": submitted_in(on_anvil.contracts["Community"], dev_account(len(HOUSEHOLDS)).address,
                                       window_wall, window_wall + wall),
             }
         finally:
-            stop_feeding.set()
+            stopped.set()
             for process in nodes.values():
                 process.terminate()
                 process.wait(timeout=60)

@@ -32,6 +32,7 @@ def page():
         consensus=report["chain"].get("consensus"),
         meter=status.get("meter"),
         disk=_disk(config.data_dir),
+        joinable=config.chain.client == "geth",
     )
 
 

@@ -102,3 +102,16 @@ def test_a_validator_without_its_node_key_yet_says_what_makes_it(client, auth, n
     assert (response.status_code, response.get_json()) == (409, {"error": (
         f"no node key at {node_config.chain_dir / 'geth' / 'nodekey'} yet: "
         "`gridcommons init` or the node's first start creates it")})
+
+
+def test_a_validators_node_page_links_its_join_bundle(client, auth):
+    auth.login()
+
+    assert b'href="/node/join-bundle"' in client.get("/node/").data
+
+
+@pytest.mark.parametrize("node_config", ["no validator"], indirect=True)
+def test_a_node_without_a_validator_does_not_link_a_join_bundle(client, auth):
+    auth.login()
+
+    assert b"/node/join-bundle" not in client.get("/node/").data

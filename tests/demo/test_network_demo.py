@@ -55,7 +55,9 @@ def node_page(url: str, password: str) -> str:
     login = session.get(url + "/auth/login", timeout=10)
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
     _send_secure_cookies_over_loopback(session)
-    session.post(url + "/auth/login", data={"csrf_token": token, "password": password}, timeout=10)
+    # Not followed: the redirect would go without the new (Secure) cookie and come back with a logged-out one.
+    session.post(url + "/auth/login", data={"csrf_token": token, "password": password}, timeout=10,
+                 allow_redirects=False)
     _send_secure_cookies_over_loopback(session)
     return session.get(url + "/node/", timeout=30).text
 
