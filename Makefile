@@ -40,6 +40,7 @@ $(SOLCX_BINARY_PATH)/.installed: node_modules/.installed tools/install-solc.sh t
 # geth 1.13.15, the community network's validator client: built once per machine, or taken from PATH.
 $(BIN)/geth: tools/install-geth.sh | $(VENV)/.installed
 	sh tools/install-geth.sh $@
+	touch -h $@  # a kept or linked geth is older than the script; make would ask again every time
 
 browser: $(CHROMIUM)
 
@@ -92,6 +93,9 @@ bench: setup browser
 	$(BIN)/python -m bench.dapp_latency
 	$(BIN)/python -m bench.dapp_live
 	$(BIN)/python -m bench.demo_first_view
+	$(BIN)/python -m bench.network_latency
+	$(BIN)/python -m bench.network_resources
+	$(BIN)/python -m bench.network_join
 
 # Re-pin requirements.lock from pyproject.toml's ranges in a scratch venv.
 lock:
@@ -102,4 +106,4 @@ lock:
 	  /tmp/gridcommons-lock/bin/pip freeze --all --exclude gridcommons --exclude pip; } > requirements.lock
 
 clean:
-	rm -rf .build .venv node_modules .demo
+	rm -rf .build .venv node_modules .demo .demo-network

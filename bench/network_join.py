@@ -15,6 +15,7 @@ import argparse
 import logging
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -88,21 +89,27 @@ def restart_known_validator(net, household) -> dict:
 def join_new_validator(net, household) -> dict:
     """Start a new household's node from genesis, admit it once synced: seconds until it seals."""
     network = net.w3()
+    community = net.community.contracts["Community"]
+    membership = network.eth.contract(address=community.address, abi=community.abi)
     target = network.eth.block_number
     began = time.perf_counter()
     net.start(household)
     up = time.perf_counter()
     own = connect(household.rpc)
     synced = wait_for(lambda: own.eth.block_number >= target, "the new validator's sync from genesis")
-    net.admit(household)
-    admitted = time.perf_counter()
+    # The admin's transactions run beside the watch: the founders vote as soon as the member exists.
+    admission = {}
+    admin = threading.Thread(target=lambda: (net.admit(household), admission.update(done=time.perf_counter())))
+    admin.start()
+    member = wait_for(lambda: membership.functions.memberIdOf(household.address).call() != 0, "the membership")
     voted_in = wait_for(lambda: household.address.lower() in signers(network), "the founders' vote")
     seal = SealWatch(own, household.address, target)
     sealed = wait_for(seal.sealed, "the new validator's first seal")
+    admin.join()
     return {"node_up_s": up - began, "synced_s": synced - began, "blocks_synced": target,
-            "admission_s": admitted - synced, "voted_in_after_admission_s": voted_in - synced,
-            "first_seal_after_voted_in_s": sealed - voted_in, "first_seal_s": sealed - began,
-            "first_seal_without_admission_s": sealed - began - (admitted - synced)}
+            "member_after_synced_s": member - synced, "admission_s": admission["done"] - synced,
+            "voted_in_after_member_s": voted_in - member, "first_seal_after_voted_in_s": sealed - voted_in,
+            "first_seal_s": sealed - began, "first_seal_after_member_s": sealed - member}
 
 
 def main() -> None:
@@ -127,25 +134,24 @@ def main() -> None:
     run_s = time.perf_counter() - began
 
     ratio = new["first_seal_s"] / known["first_seal_s"]
-    ratio_without_admission = new["first_seal_without_admission_s"] / known["first_seal_s"]
     figures = {
         "founders": len(founders),
         "clique_period_s": PERIOD,
         **{f"new_{key}": round(value, 2) for key, value in new.items()},
         **{f"restart_{key}": round(value, 2) for key, value in known.items()},
         "first_seal_ratio_to_restart": round(ratio, 2),
-        "first_seal_without_admission_ratio_to_restart": round(ratio_without_admission, 2),
         "run_s": round(run_s),
     }
     print(f"{len(founders)} founders' geth Clique validators ({PERIOD} s blocks), a fourth household joins ({run_s:.0f} s run):")
     print(f"  new validator: node up {new['node_up_s']:.1f} s, synced {new['blocks_synced']} blocks from genesis "
-          f"{new['synced_s']:.1f} s after start; admission {new['admission_s']:.1f} s (admin), voted in "
-          f"{new['voted_in_after_admission_s']:.1f} s after it began; first seal {new['first_seal_after_voted_in_s']:.1f} s later")
-    print(f"  start to first seal: {new['first_seal_s']:.1f} s ({new['first_seal_without_admission_s']:.1f} s "
-          f"without the admin's admission transactions)")
+          f"{new['synced_s']:.1f} s after start; then the admin's membership mined {new['member_after_synced_s']:.1f} s "
+          f"later (all five admission transactions {new['admission_s']:.1f} s), voted in "
+          f"{new['voted_in_after_member_s']:.1f} s after the membership, first seal "
+          f"{new['first_seal_after_voted_in_s']:.1f} s after the vote")
+    print(f"  start to first seal {new['first_seal_s']:.1f} s; membership to first seal {new['first_seal_after_member_s']:.1f} s")
     print(f"  baseline, a founder restarted with its chain ({known['blocks_missed']} blocks missed): node up "
           f"{known['node_up_s']:.1f} s, synced {known['synced_s']:.1f} s, seals again {known['first_seal_s']:.1f} s after start")
-    print(f"  ratio {ratio:.2f}x ({ratio_without_admission:.2f}x without admission)")
+    print(f"  ratio, start to first seal: {ratio:.2f}x the restart")
     save("network_join", figures)
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.chain.client_process import rpc_answers, stop_gracefully, wait_until_answering
 from node.child_process import die_with_parent
 from node.errors import ChainError, ToolchainMissing
 
@@ -87,43 +84,19 @@ class EmbeddedAnvil:
         return cmd
 
     def start(self, timeout: float = 20.0) -> None:
-        if self._rpc_answers():
+        if rpc_answers(self.url):
             raise ChainError(f"something already answers on {self.url}; stop it or choose another port")
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ChainError(f"anvil exited with code {self._process.returncode} while starting")
-            if self._rpc_answers():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise ChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s")
+        wait_until_answering(self._process, self.url, timeout, "anvil", "")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop anvil gracefully, so that it writes its state file."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop_gracefully(self._process, timeout)
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
-
-    def _rpc_answers(self) -> bool:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=1) as response:
-                return "result" in json.load(response)
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
 
     def __enter__(self) -> EmbeddedAnvil:
         self.start()

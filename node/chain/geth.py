@@ -14,15 +14,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_keys import keys
 from eth_utils import to_checksum_address
 
+from node.chain.client_process import rpc_answers, stop_gracefully, wait_until_answering
 from node.child_process import die_with_parent
 from node.errors import ChainError, ToolchainMissing
 
@@ -254,7 +252,7 @@ class EmbeddedGeth:
     def start(self, timeout: float = 60.0) -> None:
         if self.running:
             return
-        if self._rpc_answers():
+        if rpc_answers(self.url):
             raise ChainError(f"something already answers on {self.url}; stop it or choose another [chain] rpc port")
         self.prepare()
         read_end, write_end = os.pipe()
@@ -270,34 +268,7 @@ class EmbeddedGeth:
                 log.close()
         with os.fdopen(write_end, "w") as pipe:  # a passphrase is far below a pipe's buffer
             pipe.write(self._passphrase + "\n")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ChainError(
-                    f"geth exited with code {self._process.returncode} while starting; see {self.log_file or 'its log'}"
-                )
-            if self._rpc_answers():
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise ChainError(f"geth did not answer on {self.url} within {timeout:.0f} s; see {self.log_file or 'its log'}")
+        wait_until_answering(self._process, self.url, timeout, "geth", f"; see {self.log_file or 'its log'}")
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM, so that geth writes its state to disk; SIGKILL only if it hangs."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-    def _rpc_answers(self) -> bool:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=1) as response:
-                return "result" in json.load(response)
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
+        stop_gracefully(self._process, timeout)

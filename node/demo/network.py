@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from eth_account import Account
+from web3 import Web3
 
 from node.chain.client import connect
 from node.chain.deployment import Deployment
@@ -98,6 +99,9 @@ class NetworkDemo(Demo):
         self.clock = self.wall
         admin = None
         if resuming:
+            if not self.files.genesis.is_file():  # e.g. `make demo`'s folder: its node.toml files stay as they are
+                raise DemoError(f"{self.files.root}/ holds a demo without validators (no genesis.json): choose another"
+                                f" --dir, or start afresh with `{RESET}`")
             self.state = self.files.read_state()
             self.say(f"resuming the demo community in {self.files.root}/ on its five validators")
         else:
@@ -167,7 +171,7 @@ class NetworkDemo(Demo):
         key = ensure_node_key(self.files.node_key(household))
         return enode_of(key, self.settings.host, self.settings.p2p_port(household))
 
-    def _wait_for_validators(self, timeout: float = 180) -> object | None:
+    def _wait_for_validators(self, timeout: float = 180) -> Web3 | None:
         """A connection to the first validator once every geth answers with all four others as peers
         (contracts deployed before that could be sealed on a fork and lost); None if interrupted."""
         deadline = self.wall() + timeout

@@ -25,7 +25,7 @@ FOUNDERS = 3
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     """The founders' nodes run (each starting its geth) before the admin deploys and admits them."""
-    net = make_network(tmp_path_factory.mktemp("community"), HOUSEHOLDS, validators=FOUNDERS, dapps=("bakker",))
+    net = make_network(tmp_path_factory.mktemp("community"), HOUSEHOLDS, validators=FOUNDERS, dapps=("bakker",), joiners=1)
     try:
         for household in net.households[:FOUNDERS]:
             net.start(household)

@@ -97,6 +97,26 @@ class Network:
         write_dev_config(household.directory, household.name, household.rpc, meter, poll_seconds=0.5,
                          settle_patience=self.settle_patience, chain=chain, dapp=dapp)
 
+    def join(self, household: Household, sponsor: Household) -> None:
+        """The new household's way in: `sponsor`'s node writes the join bundle, `gridcommons init --join`
+        sets up a node with a new account from it (this machine has no LAN, so no DApp either)."""
+        from node import config as node_config
+        from node.chain.bundle import bundle_from_config, write_bundle
+        from node.chain.keystore import load_node_account
+
+        bundle = self.root / "join-bundle.json"
+        write_bundle(bundle_from_config(node_config.load(sponsor.directory / "node.toml")), bundle)
+        done = subprocess.run(
+            [GRIDCOMMONS, "init", "--dir", str(household.directory), "--name", household.name, "--join", str(bundle),
+             "--rpc", household.rpc, "--p2p-host", household.p2p_host, "--p2p-port", str(household.p2p_port),
+             "--simulated-meter", household.profile],
+            env={**os.environ, **DEV_ENV}, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        config = household.directory / "node.toml"
+        config.write_text(config.read_text() + "\n[dapp]\nenabled = false\n")
+        household.account = load_node_account(household.directory / "node-key.json", env=DEV_ENV)
+
     def start(self, household: Household) -> NodeRuntime:
         from node import config as node_config
 
@@ -135,7 +155,8 @@ class Network:
         for household in members:
             self.admit(household)
         for household in self.households:
-            self.hand_deployment(household)
+            if household.directory.is_dir():  # a household yet to join gets it in the join bundle
+                self.hand_deployment(household)
         return self.community
 
     def admit(self, household: Household) -> None:
@@ -147,8 +168,9 @@ class Network:
 
 def make_network(root: Path, households: list[tuple[str, str, bool, bool]], validators: int,
                  hosts: dict[str, str] | None = None, settle_patience: float = 45,
-                 dapps: tuple[str, ...] = ()) -> Network:
-    """Folders and a genesis for `households`; the first `validators` of them seal from block 0.
+                 dapps: tuple[str, ...] = (), joiners: int = 0) -> Network:
+    """Folders and a genesis for `households`; the first `validators` of them seal from block 0 and
+    the last `joiners` get no folder: they join later with the community's join bundle.
     `hosts` gives a household's peer-to-peer address where it is not 127.0.0.1; `dapps` names the
     households whose node serves its DApp."""
     root.mkdir(parents=True, exist_ok=True)
@@ -161,14 +183,15 @@ def make_network(root: Path, households: list[tuple[str, str, bool, bool]], vali
     admin = Account.create()
     spec = NetworkSpec(
         "clique", tuple(h.address for h in members[:validators]), PERIOD, CHAIN_ID,
-        tuple((h.address, 1000 * ETHER) for h in members) + ((admin.address, 10**6 * ETHER),),
+        tuple((h.address, 1000 * ETHER) for h in members[:len(members) - joiners]) + ((admin.address, 10**6 * ETHER),),
     )
     (root / "genesis.json").write_text(json.dumps(genesis(spec), indent=2))
     network = Network(root, members, admin, settle_patience)
-    for household in members:
+    founders = members[:len(members) - joiners]
+    for household in founders:
         network.write_identity(household)
-    for household in members:  # every node lists every validator, as a join bundle's bootnodes do
-        network.configure(household, [h.enode for h in members])
+    for household in founders:  # every node lists every validator, as a join bundle's bootnodes do
+        network.configure(household, [h.enode for h in founders])
     return network
 
 

@@ -65,9 +65,9 @@ def test_every_interval_settles_once_with_balances_equal_to_the_python_reference
     assert [Outbox(h.runtime.config.outbox_path).count(MISSED) for h in founders] == [0, 0, 0]
 
 
-def test_a_fourth_household_syncs_is_voted_in_seals_and_is_voted_out_after_removal(network):
+def test_a_household_joining_with_the_bundle_syncs_is_voted_in_seals_and_is_voted_out_after_removal(network):
     newcomer = network.by_name("jansen")
-    network.hand_deployment(newcomer)
+    network.join(newcomer, sponsor=network.by_name("smit"))
     network.start(newcomer)
     w3 = network.w3(newcomer)
     head = network.w3().eth.block_number
