@@ -125,8 +125,8 @@ def run_on_anvil(community: LocalCommunity, url: str, root: Path, index: int) ->
 
 
 def keep_anvil_time(url: str, stopped: threading.Event) -> threading.Thread:
-    """As the demo keeps today's anvil: a block each wall-clock second, so the contract's checks of
-    interval ends see the time pass even when no one transacts."""
+    """A block each wall-clock second, as the demo keeps today's anvil."""
+    # Without it the contract's checks of interval ends see no time pass while no one transacts.
     keeper = ChainTimeKeeper(connect(url), time.time)
     thread = threading.Thread(target=lambda: [keeper.step() for _ in iter(lambda: stopped.wait(0.1), True)],
                               daemon=True)

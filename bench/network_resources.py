@@ -1,6 +1,6 @@
 """Benchmark: RSS and CPU of a node and its geth validator with a 1 Hz meter, against the node on anvil.
 
-Run: .venv/bin/python -m bench.network_resources [--seconds 120] [--warmup 180]
+Run: .venv/bin/python -m bench.network_resources [--seconds 120] [--warmup 30]
 Two communities of three households run side by side in real time with 60 s intervals: one on a
 3-validator geth 1.13.15 Clique network (1 s blocks), one on the project's anvil (today's setup).
 In each, one household runs `gridcommons node run` as its own process, reading a simulated DSMR 5
@@ -76,8 +76,9 @@ def measured_on_anvil(community, url: str, root: Path, line: PtyLine) -> Path:
 
 
 def start_meter(line: PtyLine, seed: int, stopped: threading.Event) -> None:
-    """One telegram a second on `line`, from now: a meter written to before its reader opens the line
-    would stall on the full terminal buffer and then run behind the clock."""
+    """One telegram a second on `line`, from now."""
+    # Started once its reader runs: telegrams written before fill the terminal's buffer, and the
+    # stalled meter then runs behind the clock.
     threading.Thread(target=feed, args=(line, seed, stopped), daemon=True).start()
 
 
@@ -107,8 +108,8 @@ def node_and_geth_rss(node_pid: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120, help="the measured window")
-    parser.add_argument("--warmup", type=float, default=180,
-                        help="from the node's start; geth holds its start-up memory for about its first 150 s")
+    parser.add_argument("--warmup", type=float, default=30,
+                        help="from the node's start; the start-up peak is measured through it")
     args = parser.parse_args()
 
     began = time.perf_counter()
