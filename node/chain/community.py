@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from web3.contract import Contract
 
+from node.errors import ChainError
+
 
 @dataclass(frozen=True)
 class Ledger:
@@ -32,6 +34,11 @@ class CommunityView:
 
     def __init__(self, contract: Contract):
         self.contract = contract
+        if not contract.w3.eth.get_code(contract.address):
+            raise ChainError(
+                f"no Community contract answers at {contract.address}: this node's chain is still syncing, "
+                "or the deployment record is another chain's"
+            )
         self.interval_length: int = contract.functions.intervalLength().call()
         self.first_interval: int = contract.functions.firstInterval().call()
 

@@ -425,7 +425,6 @@ class NodeRuntime:
         from node.chain.contracts import CommunityContracts, load_abis
         from node.chain.membership import MembershipVoter
         from node.chain.validators import CLIQUE, MethodUnavailable, detect_engine, web3_rpc_call
-        from web3.exceptions import BadFunctionCallOutput, ContractLogicError
 
         call = web3_rpc_call(self.config.chain.rpc)
         try:
@@ -436,11 +435,7 @@ class NodeRuntime:
             return _Stepper(lambda: None, lambda: None)
         record = deployment.read(self.config.chain.deployment)
         contracts = CommunityContracts(connect(self.config.chain.rpc), record, load_abis(self.config.chain.manifest))
-        try:
-            community = CommunityView(contracts["Community"])
-        except (BadFunctionCallOutput, ContractLogicError):
-            raise ChainError("the Community contract is not on this node's chain yet: still syncing") from None
-        voter = MembershipVoter(call, community, self.account.address)
+        voter = MembershipVoter(call, CommunityView(contracts["Community"]), self.account.address)
         self.observed["validators"] = voter
         return _Stepper(voter.step, lambda: None)
 
