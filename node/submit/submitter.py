@@ -33,7 +33,8 @@ class SubmissionSettings:
     """Seconds after an interval's end."""
 
     meter_delay: float = 20.0  # wait for the reading that closes the interval
-    give_up_waiting: float = 300.0  # then queue what the store has, even if incomplete
+    give_up_waiting: float = 300.0  # then queue what the store has, even if incomplete (a third of a
+    # shorter interval at most: every neighbour's settlement waits for this node's reading)
     max_per_tick: int = 16  # entries handled per tick while catching up
 
 
@@ -63,7 +64,7 @@ class IntervalQueue:
         energies = self.store.interval_energy(_utc(first * length), _utc((last_closed + 1) * length))
         queued = 0
         for interval, energy in zip(range(first, last_closed + 1), energies):
-            overdue = now >= (interval + 1) * length + self.settings.give_up_waiting
+            overdue = now >= (interval + 1) * length + min(self.settings.give_up_waiting, length / 3)
             # A meter read from mid-interval on (the node started then) gains nothing by waiting,
             # while every neighbour's settlement of the interval waits for it.
             final = tuple(energy.issues) == (LATE_START,)
