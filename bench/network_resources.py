@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench.network_latency import (HOUSEHOLDS, INTERVAL, PERIOD, anvil_community, free_port, keep_anvil_time,
                                    make_network, run_on_anvil)
-from bench.node_resources import GRIDCOMMONS, cpu_seconds, feed, rss_mib
+from bench.node_resources import GRIDCOMMONS, feed, rss_mib, watch_processes
 from bench.results import save
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.devnet import dev_account
@@ -151,15 +151,7 @@ def main() -> None:
             processes = {"node_geth": nodes["geth"].pid, "geth": geth_pid, "node_anvil": nodes["anvil"].pid,
                          "anvil": child_named(os.getpid(), "anvil")}
             window_wall, window_start = time.time(), datetime.now(METER_TIMEZONE)
-            cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
-            rss = {name: [] for name in processes}
-            started = time.perf_counter()
-            while time.perf_counter() - started < args.seconds:
-                for name, pid in processes.items():
-                    rss[name].append(rss_mib(pid))
-                time.sleep(1.0)
-            wall = time.perf_counter() - started
-            cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / wall * 100 for name, pid in processes.items()}
+            rss, cpu, wall = watch_processes(processes, args.seconds)
             if child_named(nodes["geth"].pid, "geth") != geth_pid:
                 raise SystemExit("the measured node's geth restarted during the window")
             submitted = {

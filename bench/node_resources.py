@@ -48,6 +48,20 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def watch_processes(processes: dict[str, int], seconds: float) -> tuple[dict[str, list[float]], dict[str, float], float]:
+    """RSS samples (MiB, one a second) and CPU share (% of one core) of each process over `seconds`."""
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
+    rss: dict[str, list[float]] = {name: [] for name in processes}
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for name, pid in processes.items():
+            rss[name].append(rss_mib(pid))
+        time.sleep(1.0)
+    wall = time.perf_counter() - started
+    cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / wall * 100 for name, pid in processes.items()}
+    return rss, cpu, wall
+
+
 def feed(line: PtyLine, seed: int, stop: threading.Event) -> None:
     meter = SimulatedMeter(Household(PROFILES["prosumer"], seed), datetime.now(METER_TIMEZONE).replace(microsecond=0))
     frames = iter(meter)
@@ -84,15 +98,7 @@ def main() -> None:
             time.sleep(args.warmup)
             processes = {"node": node.pid, "reader": reader.pid}
             window_start = datetime.now(METER_TIMEZONE)
-            cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
-            rss = {name: [] for name in processes}
-            started = time.perf_counter()
-            while time.perf_counter() - started < args.seconds:
-                for name, pid in processes.items():
-                    rss[name].append(rss_mib(pid))
-                time.sleep(1.0)
-            wall = time.perf_counter() - started
-            cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / wall * 100 for name, pid in processes.items()}
+            rss, cpu, wall = watch_processes(processes, args.seconds)
         finally:
             stop.set()
             for process in (node, reader):
