@@ -22,12 +22,20 @@ import {LedgerWord} from "./libraries/LedgerWord.sol";
 ///      slot, and member profiles are packed eight to a slot, so settlement reads and writes about
 ///      one slot per member. A member keeps one reading at a time: the reading for interval t can be
 ///      stored once t-1's is settled, which `settle` (open to anyone) ensures after the grace period.
+///
+///      Peer deals first. The exchange books what a deal delivered in interval t (`bookDelivery`,
+///      before t is settled); settlement then shares with the allocation key only the import and the
+///      export that deals left. Energy a deal delivered is paid through the deal's escrow, never also
+///      at the local price, and a producer's surplus is what neither deals nor the community took.
+///      An interval with no deal costs settlement one extra storage read.
 contract Community is ICommunity, AccessControl {
     using SafeERC20 for IERC20;
     using LedgerWord for uint256;
 
     /// @notice Role of the contracts allowed to draw down settled surplus (EnergyCertificate).
     bytes32 public constant CERTIFIER_ROLE = keccak256("CERTIFIER_ROLE");
+    /// @notice Role of the contract that books peer-deal deliveries out of readings (EnergyExchange).
+    bytes32 public constant EXCHANGE_ROLE = keccak256("EXCHANGE_ROLE");
 
     uint256 private constant WH_PER_KWH = 1000;
     uint256 private constant PROFILES_PER_WORD = 8;
@@ -37,6 +45,7 @@ contract Community is ICommunity, AccessControl {
     uint256 private constant PRODUCER_BIT = 1 << 24;
     uint256 private constant CONSUMER_BIT = 1 << 25;
     uint256 private constant ACTIVE_BIT = 1 << 26;
+    uint256 private constant MASK_32 = 0xffffffff;
 
     /// @notice The community's energy credit.
     IERC20 public immutable token;
@@ -62,6 +71,10 @@ contract Community is ICommunity, AccessControl {
     mapping(uint256 word => uint256) private _profileWords;
     mapping(uint256 memberId => uint256) private _ledgers; // LedgerWord
     mapping(uint256 word => uint256) private _settledWords;
+    /// @dev Per member: interval (32 bits) << 64 | import booked by deals << 32 | export booked by deals.
+    mapping(uint256 memberId => uint256) private _dealt;
+    /// @dev One bit per interval in which any deal booked a delivery; settlement reads `_dealt` only then.
+    mapping(uint256 word => uint256) private _dealtWords;
 
     /// @param token_ The community's energy credit.
     /// @param admin The community administrator (manages members and parameters).
@@ -245,6 +258,23 @@ contract Community is ICommunity, AccessControl {
         _settle(interval, params);
     }
 
+    // ------------------------------------------------------------------ peer deals (exchange)
+
+    /// @inheritdoc ICommunity
+    function bookDelivery(uint256 interval, uint256 producerId, uint256 consumerId, uint256 wh)
+        external
+        onlyRole(EXCHANGE_ROLE)
+    {
+        if (_isSettled(interval)) revert CommunityIntervalSettled(interval);
+        (uint256 producedAt,, uint256 exportLeft) = _dealRoom(producerId);
+        (uint256 consumedAt, uint256 importLeft,) = _dealRoom(consumerId);
+        if (producedAt != interval || consumedAt != interval || producerId == consumerId) {
+            revert CommunityDeliveryWithoutReading(interval, producerId, consumerId);
+        }
+        if (wh > exportLeft || wh > importLeft) revert CommunityDeliveryExceedsReading(interval, wh, exportLeft, importLeft);
+        _bookDelivery(interval, producerId, consumerId, wh);
+    }
+
     // ------------------------------------------------------------------ surplus (certifier)
 
     /// @inheritdoc ICommunity
@@ -285,6 +315,17 @@ contract Community is ICommunity, AccessControl {
     /// @inheritdoc ICommunity
     function lastSettledInterval() external view returns (uint256) {
         return _params.lastSettledInterval;
+    }
+
+    /// @inheritdoc ICommunity
+    function dealRoom(uint256 memberId) external view returns (uint256 interval, uint256 importWh, uint256 exportWh) {
+        return _dealRoom(memberId);
+    }
+
+    /// @notice What deals booked of a member's reading for `interval` (zero for any other interval).
+    function dealtOf(uint256 memberId, uint256 interval) external view returns (uint256 importWh, uint256 exportWh) {
+        uint256 word = _dealtAt(memberId, interval);
+        return ((word >> 32) & MASK_32, word & MASK_32);
     }
 
     /// @notice The number of member ids ever given out (removed members keep theirs).
@@ -356,6 +397,7 @@ contract Community is ICommunity, AccessControl {
         s.demand = new uint256[](n);
         s.supply = new uint256[](n);
         uint256[] memory keyInput = new uint256[](n);
+        bool dealt = _dealtWords[interval >> 8] & (1 << (interval & 0xff)) != 0;
         uint256 profileWord;
         for (uint256 i; i < n; ++i) {
             uint256 memberId = i + 1;
@@ -365,8 +407,15 @@ contract Community is ICommunity, AccessControl {
             s.ledgers[i] = ledger;
             if (ledger.readingInterval() != interval) continue;
             uint256 profile = (profileWord >> ((memberId % PROFILES_PER_WORD) * PROFILE_BITS)) & 0xffffffff;
-            if (profile & CONSUMER_BIT != 0) s.demand[i] = ledger.importWh();
+            uint256 imported = ledger.importWh();
             uint256 exported = ledger.exportWh();
+            if (dealt) {
+                // Deals were metered first: the key shares only what they left.
+                uint256 booked = _dealtAt(memberId, interval);
+                imported -= (booked >> 32) & MASK_32;
+                exported -= booked & MASK_32;
+            }
+            if (profile & CONSUMER_BIT != 0) s.demand[i] = imported;
             if (profile & PRODUCER_BIT != 0 && exported != 0) {
                 s.supply[i] = exported;
                 s.production += exported;
@@ -423,6 +472,27 @@ contract Community is ICommunity, AccessControl {
         if (key == AllocationKey.STATIC) return Allocation.staticKey(production, demand, keyInput);
         if (key == AllocationKey.PRIORITY) return Allocation.priority(production, demand, keyInput);
         return Allocation.prorata(production, demand);
+    }
+
+    function _bookDelivery(uint256 interval, uint256 producerId, uint256 consumerId, uint256 wh) private {
+        _dealt[producerId] = _dealtAt(producerId, interval) + wh;
+        _dealt[consumerId] = _dealtAt(consumerId, interval) + (wh << 32);
+        _dealtWords[interval >> 8] |= 1 << (interval & 0xff);
+    }
+
+    /// @dev A member's latest reading interval and what of its import and export deals left free.
+    function _dealRoom(uint256 memberId) private view returns (uint256 interval, uint256 importWh, uint256 exportWh) {
+        uint256 ledger = _ledgers[memberId];
+        interval = ledger.readingInterval();
+        uint256 booked = _dealtAt(memberId, interval);
+        importWh = ledger.importWh() - ((booked >> 32) & MASK_32);
+        exportWh = ledger.exportWh() - (booked & MASK_32);
+    }
+
+    /// @dev The deal bookings of a member, tagged with `interval`; a record of another interval counts as none.
+    function _dealtAt(uint256 memberId, uint256 interval) private view returns (uint256) {
+        uint256 word = _dealt[memberId];
+        return word >> 64 == interval ? word : interval << 64;
     }
 
     function _deposit(uint256 memberId, uint256 amount) private {

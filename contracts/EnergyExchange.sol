@@ -18,26 +18,23 @@ import {IEnergyExchange} from "./interfaces/IEnergyExchange.sol";
 ///         window is over; either side can call the deal off before the window starts.
 /// @dev Metering. The Community keeps one reading per member, its latest. `recordDelivery` (open to
 ///      anyone) meters interval t when the producer's and the consumer's latest readings are both for
-///      t, t lies in the window and t is later than the last interval metered for the deal: it books
-///      min(producer's export, consumer's import, Wh still due). Both readings of t stay visible
-///      together long enough: a member's reading for t+1 is refused until t is settled (after its
-///      grace period) and until t+1 has ended, while a reading for t is refused once t is settled. So
-///      from the later of the two submissions until t is settled, and at least until t+1 ends, both
-///      are there; each node calls `recordDelivery` after submitting its own reading (checking
-///      `pendingDelivery` first), and the second call succeeds. An interval whose readings were replaced
-///      before anyone metered it counts as not delivered.
+///      t, t lies in the window, t is later than the last interval metered for the deal, and t is not
+///      settled yet: it books min(producer's export, consumer's import, Wh still due), less what other
+///      deals already booked of the same readings. Both readings of t are there from the later of the
+///      two submissions until t is settled (a member's reading for t+1 is refused until t is settled,
+///      and a reading for t once it is); each node calls `recordDelivery` right after submitting its
+///      own reading (checking `pendingDelivery` first), and the second call succeeds. An interval that
+///      nobody metered before it was settled counts as not delivered: the community's key shared it.
 ///
-///      One interval's energy is sold once. A producer may have several deals with overlapping
-///      windows, and a consumer too; this contract remembers, per member, how much of its latest
-///      reading's export and import deals have already booked, and meters each deal from what is left,
-///      first come first served. Without this, two deals could both be paid for the same exported Wh.
+///      One Wh, one payment. Every metered delivery is booked in the Community (`bookDelivery`), and
+///      the Community's settlement of the interval shares with its allocation key only the import and
+///      export that deals left. So energy a deal delivered is paid once, through the deal's escrow;
+///      and one interval's energy is sold once across deals too: a producer or consumer with several
+///      overlapping deals is metered from what earlier deals of the interval left, first come first
+///      served.
 ///
-///      Closing. The brief "after the window ended" would refund the last interval's delivery before
-///      its readings could even be submitted (they are accepted only once the interval has ended). So
-///      `close` waits until the window's last interval is settled in the Community, when no reading
-///      for it can arrive any more, and first meters a delivery still pending in the latest readings.
-///      A reading for an earlier, still unsettled window interval could in principle arrive later if
-///      the community settled out of order; it is then no longer paid for.
+///      Closing. `close` waits until the window's last interval is settled in the Community, when no
+///      delivery in the window can be metered any more, and refunds what was not delivered.
 ///
 ///      Arithmetic. cost = ⌊wh · pricePerKWh / 1000⌋ (rounded down, like the Community's settlement).
 ///      Payment to the producer is cumulative, released(d) = ⌊cost · d / wh⌋ for d Wh delivered, and
@@ -50,9 +47,6 @@ import {IEnergyExchange} from "./interfaces/IEnergyExchange.sol";
 ///      function writes its state and emits its events before any transfer, and the token is the
 ///      community's own ERC-20, fixed at deployment and without transfer hooks, so no reentrancy guard
 ///      is needed (as in the Community, the ConsentRegistry and the EnergyCertificate).
-///
-///      Not covered here: the Community's collective settlement does not know about these deals, so
-///      the metered Wh are also part of that interval's allocation at the local price.
 contract EnergyExchange is IEnergyExchange {
     using SafeERC20 for IERC20;
 
@@ -60,7 +54,6 @@ contract EnergyExchange is IEnergyExchange {
     uint256 public constant MAX_WINDOW_INTERVALS = 96;
 
     uint256 private constant WH_PER_KWH = 1000;
-    uint256 private constant MASK_32 = 0xffffffff;
 
     /// @notice The community whose members trade and whose readings meter delivery.
     Community public immutable community;
@@ -87,8 +80,6 @@ contract EnergyExchange is IEnergyExchange {
 
     uint256 private _offerCount;
     mapping(uint256 offerId => StoredOffer) private _offers;
-    /// @dev Per member: readingInterval (32 bits) | importWh booked (32) | exportWh booked (32), by deals.
-    mapping(uint256 memberId => uint256) private _booked;
 
     /// @param community_ The community whose members trade and whose readings meter delivery.
     /// @param token_ The token deals are priced and escrowed in (the community's credit).
@@ -172,9 +163,8 @@ contract EnergyExchange is IEnergyExchange {
     }
 
     /// @notice Ends a deal whose window is over and refunds what was not delivered to the consumer.
-    ///         Anyone may call it once the window's last interval is settled in the Community; a
-    ///         delivery still pending in the latest readings is metered and paid first. An offer nobody
-    ///         accepted simply expires.
+    ///         Anyone may call it once the window's last interval is settled in the Community. An offer
+    ///         nobody accepted simply expires.
     function close(uint256 offerId) external {
         StoredOffer storage o = _knownOffer(offerId);
         Status status = o.status;
@@ -279,22 +269,15 @@ contract EnergyExchange is IEnergyExchange {
         if (refund != 0) token.safeTransfer(consumer, refund);
     }
 
-    /// @dev Meters a pending delivery if there is one, then expires the deal unless that completed it.
-    ///      All state and events first, then the payment to the producer and the refund to the consumer.
+    /// @dev Expires the deal and refunds what was not delivered; state and event before the transfer.
     function _close(uint256 offerId, StoredOffer storage o) internal {
-        uint256 paid;
         uint256 refund;
         if (o.status == Status.ACCEPTED) {
-            (uint256 interval, uint256 wh, bool ready) = _pendingDelivery(o);
-            if (ready) paid = _recordDelivery(offerId, o, interval, wh);
             uint256 cost = _cost(o.wh, o.pricePerKWh);
             refund = cost - _released(cost, o.deliveredWh, o.wh);
         }
-        if (o.status != Status.COMPLETED) {
-            o.status = Status.EXPIRED;
-            emit ExchangeExpired(offerId, o.producer, o.consumer, o.deliveredWh, refund);
-        }
-        if (paid != 0) token.safeTransfer(o.producer, paid);
+        o.status = Status.EXPIRED;
+        emit ExchangeExpired(offerId, o.producer, o.consumer, o.deliveredWh, refund);
         if (refund != 0) token.safeTransfer(o.consumer, refund);
     }
 
@@ -317,13 +300,15 @@ contract EnergyExchange is IEnergyExchange {
         if (interval <= o.lastMeteredInterval) {
             revert ExchangeIntervalAlreadyMetered(offerId, interval, o.lastMeteredInterval);
         }
+        if (community.isSettled(interval)) revert ExchangeIntervalSettled(offerId, interval);
     }
 
     /// @dev Like `_checkDelivery`, without reverting.
     function _pendingDelivery(StoredOffer storage o) internal view returns (uint256 interval, uint256 wh, bool ready) {
         (uint256 producerInterval, uint256 consumerInterval, uint256 available) = _readings(o);
         ready = producerInterval == consumerInterval && producerInterval >= o.firstInterval
-            && producerInterval <= o.lastInterval && producerInterval > o.lastMeteredInterval;
+            && producerInterval <= o.lastInterval && producerInterval > o.lastMeteredInterval
+            && !community.isSettled(producerInterval);
         if (ready) (interval, wh) = (producerInterval, available);
     }
 
@@ -335,14 +320,10 @@ contract EnergyExchange is IEnergyExchange {
         view
         returns (uint256 producerInterval, uint256 consumerInterval, uint256 wh)
     {
-        uint256 producerId = o.producerId;
-        uint256 consumerId = o.consumerId;
-        ICommunity.MemberLedger memory produced = community.memberLedger(producerId);
-        ICommunity.MemberLedger memory consumed = community.memberLedger(consumerId);
-        producerInterval = produced.readingInterval;
-        consumerInterval = consumed.readingInterval;
-        uint256 exported = produced.exportWh - (_bookedAt(producerId, producerInterval) & MASK_32);
-        uint256 imported = consumed.importWh - ((_bookedAt(consumerId, consumerInterval) >> 32) & MASK_32);
+        uint256 exported;
+        uint256 imported;
+        (producerInterval,, exported) = community.dealRoom(o.producerId);
+        (consumerInterval, imported,) = community.dealRoom(o.consumerId);
         wh = o.wh - o.deliveredWh;
         if (exported < wh) wh = exported;
         if (imported < wh) wh = imported;
@@ -360,10 +341,9 @@ contract EnergyExchange is IEnergyExchange {
         tokens = _released(cost, delivered, total) - _released(cost, before, total);
         o.deliveredWh = uint64(delivered);
         o.lastMeteredInterval = uint32(interval);
-        if (wh != 0) {
-            _book(o.producerId, interval, 0, wh);
-            _book(o.consumerId, interval, wh, 0);
-        }
+        // The Community is this deployment's own contract (no callback into us): booking it here keeps
+        // the settlement of `interval` from charging these Wh a second time.
+        if (wh != 0) community.bookDelivery(interval, o.producerId, o.consumerId, wh);
         address producer = o.producer;
         address consumer = o.consumer;
         emit DeliveryRecorded(offerId, producer, consumer, interval, wh, tokens);
@@ -371,18 +351,6 @@ contract EnergyExchange is IEnergyExchange {
             o.status = Status.COMPLETED;
             emit ExchangeCompleted(offerId, producer, consumer, total, cost);
         }
-    }
-
-    /// @dev Adds to what deals booked of a member's reading for `interval`.
-    function _book(uint256 memberId, uint256 interval, uint256 importWh, uint256 exportWh) internal {
-        _booked[memberId] = _bookedAt(memberId, interval) + (importWh << 32) + exportWh;
-    }
-
-    /// @dev What deals booked of a member's reading for `interval`: importWh << 32 | exportWh, tagged
-    ///      with the interval; a record for another interval counts as nothing booked.
-    function _bookedAt(uint256 memberId, uint256 interval) internal view returns (uint256) {
-        uint256 word = _booked[memberId];
-        return word >> 64 == interval ? word : interval << 64;
     }
 
     function _knownOffer(uint256 offerId) internal view returns (StoredOffer storage o) {

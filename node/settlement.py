@@ -2,6 +2,10 @@
 
 Given each member's reading, roles, key parameters and prepaid balance, it gives what the chain
 books: Wh allocated, credits paid and earned, and surplus left for certificates.
+
+Peer deals come first: what EnergyExchange metered of a reading before the interval was settled
+(`dealt_import_wh`, `dealt_export_wh`) is paid through the deal, and the community key shares only
+what is left, so no Wh is paid for twice.
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ class MemberInterval:
     coefficient_ppm: int = 0
     priority: int = 0
     balance: int = 0
+    dealt_import_wh: int = 0  # of import_wh, what peer deals delivered to this member
+    dealt_export_wh: int = 0  # of export_wh, what this member delivered under peer deals
+
+    @property
+    def community_import_wh(self) -> int:
+        """Import the community key may cover: what deals did not."""
+        return self.import_wh - self.dealt_import_wh
+
+    @property
+    def community_export_wh(self) -> int:
+        """Export the community may take: what deals did not."""
+        return self.export_wh - self.dealt_export_wh
 
 
 @dataclass(frozen=True)
@@ -57,10 +73,10 @@ class IntervalOutcome:
 def settle_interval(key: AllocationKey, price_per_kwh: int, members: Sequence[MemberInterval]) -> IntervalOutcome:
     """Settle one interval the way Community.settle does, members in id order."""
     members = sorted(members, key=lambda m: m.member_id)
-    supply = [m.export_wh if m.producer else 0 for m in members]
+    supply = [m.community_export_wh if m.producer else 0 for m in members]
     production = sum(supply)
     consumers = [
-        Consumer(m.import_wh if m.consumer else 0, m.coefficient_ppm, m.priority) for m in members
+        Consumer(m.community_import_wh if m.consumer else 0, m.coefficient_ppm, m.priority) for m in members
     ]
     allocated = allocate(key, production, consumers)
     total_allocated = sum(allocated)
@@ -81,6 +97,30 @@ def settle_interval(key: AllocationKey, price_per_kwh: int, members: Sequence[Me
         for i, member in enumerate(members)
     ]
     return IntervalOutcome(production, total_allocated, paid, unpaid, tuple(outcomes))
+
+
+@dataclass(frozen=True)
+class DealDelivery:
+    """One accepted deal asked to meter an interval: who delivers to whom, and the Wh still due."""
+
+    producer_id: int
+    consumer_id: int
+    due_wh: int
+
+
+def book_deliveries(readings: dict[int, tuple[int, int]], deliveries: Sequence[DealDelivery]) -> list[int]:
+    """The Wh EnergyExchange meters for each delivery, in the order they are recorded: the least of
+    what is still due, the producer's export and the consumer's import not yet taken by an earlier
+    deal of the same interval (first come, first served). `readings` maps member id to (import, export)."""
+    import_left = {m: r[0] for m, r in readings.items()}
+    export_left = {m: r[1] for m, r in readings.items()}
+    booked = []
+    for d in deliveries:
+        wh = min(d.due_wh, export_left.get(d.producer_id, 0), import_left.get(d.consumer_id, 0))
+        export_left[d.producer_id] = export_left.get(d.producer_id, 0) - wh
+        import_left[d.consumer_id] = import_left.get(d.consumer_id, 0) - wh
+        booked.append(wh)
+    return booked
 
 
 def producer_earnings(paid: int, supply: Sequence[int]) -> list[int]:

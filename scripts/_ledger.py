@@ -73,6 +73,7 @@ def deploy_all(project, deployer, settings: CommunitySettings) -> dict:
     )
     community.grantRole(community.CERTIFIER_ROLE(), certificates, sender=deployer)
     exchange = deployer.deploy(project.EnergyExchange, community, token)
+    community.grantRole(community.EXCHANGE_ROLE(), exchange, sender=deployer)
     return {
         "EnergyToken": token,
         "Community": community,

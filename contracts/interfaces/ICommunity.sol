@@ -57,6 +57,8 @@ interface ICommunity {
     error CommunityInvalidGracePeriod(uint256 gracePeriod, uint256 intervalLength);
     error CommunityInvalidIntervalLength(uint256 intervalLength);
     error CommunityAmountTooLarge(uint256 amount);
+    error CommunityDeliveryWithoutReading(uint256 interval, uint256 producerId, uint256 consumerId);
+    error CommunityDeliveryExceedsReading(uint256 interval, uint256 wh, uint256 exportLeftWh, uint256 importLeftWh);
 
     event MemberAdded(uint256 indexed memberId, address indexed account, bytes32 meterIdHash);
     event MemberRemoved(uint256 indexed memberId, address indexed account);
@@ -93,6 +95,16 @@ interface ICommunity {
     /// @notice Draws down a producer's settled surplus for a certificate.
     /// @dev Only the certifier role (the EnergyCertificate contract).
     function consumeSurplus(address producer, uint256 wh) external;
+
+    /// @notice Books `wh` of interval `interval` as delivered from `producerId` to `consumerId` under a
+    ///         peer deal, so that the interval's settlement shares only what deals left.
+    /// @dev Only the exchange role (the EnergyExchange contract), before the interval is settled, and
+    ///      only out of both members' readings for that interval not yet booked by another deal.
+    function bookDelivery(uint256 interval, uint256 producerId, uint256 consumerId, uint256 wh) external;
+
+    /// @notice A member's latest reading less what deals already booked of it: its interval, the
+    ///         import still free for deals and the export still free for deals.
+    function dealRoom(uint256 memberId) external view returns (uint256 interval, uint256 importWh, uint256 exportWh);
 
     /// @notice The last interval for which any settlement ran.
     function lastSettledInterval() external view returns (uint256);

@@ -57,6 +57,7 @@ interface IEnergyExchange {
     error ExchangeIntervalOutsideWindow(uint256 offerId, uint256 interval, uint256 firstInterval, uint256 lastInterval);
     error ExchangeIntervalAlreadyMetered(uint256 offerId, uint256 interval, uint256 lastMeteredInterval);
     error ExchangeWindowNotSettled(uint256 offerId, uint256 lastInterval);
+    error ExchangeIntervalSettled(uint256 offerId, uint256 interval);
     error ExchangeFinished(uint256 offerId, Status status);
 
     event OfferPosted(

@@ -58,6 +58,8 @@ class LocalCommunity:
         }
         self.send(community.functions.grantRole(community.functions.CERTIFIER_ROLE().call(),
                                                 self.contracts["EnergyCertificate"].address))
+        self.send(community.functions.grantRole(community.functions.EXCHANGE_ROLE().call(),
+                                                self.contracts["EnergyExchange"].address))
         block = w3.eth.get_block(first_block)
         self.deployment = Deployment(
             network=network,

@@ -117,7 +117,10 @@ def certificates(project, admin, community, token):
 
 @pytest.fixture(scope="module")
 def exchange(project, admin, community, token):
-    return admin.deploy(project.EnergyExchange, community, token)
+    """An EnergyExchange holding the Community's exchange role, as the deploy script wires it."""
+    deployed = admin.deploy(project.EnergyExchange, community, token)
+    community.grantRole(community.EXCHANGE_ROLE(), deployed, sender=admin)
+    return deployed
 
 
 @contextmanager

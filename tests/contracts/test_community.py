@@ -494,3 +494,77 @@ def test_certifier_draws_down_surplus(community, admin, households, clock, outsi
 def test_only_the_certifier_draws_down_surplus(community, households, outsider):
     with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
         community.consumeSurplus(households[0].account, 1, sender=outsider)
+
+
+# ---------------------------------------------------------------- peer-deal deliveries
+
+
+def test_booked_delivery_leaves_the_key_only_the_rest(community, admin, households, clock, outsider):
+    producer, c1, c2 = households
+    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (0, 3000), c1: (1000, 0), c2: (1000, 0)})
+
+    community.bookDelivery(interval, producer.member_id, c1.member_id, 800, sender=outsider)
+    clock.pass_grace(interval)
+    tx = community.settle(interval, sender=producer.account)
+
+    assert community.dealtOf(c1.member_id, interval) == (800, 0)
+    assert community.dealtOf(producer.member_id, interval) == (0, 800)
+    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 200, 1000]
+    assert tx.events.filter(community.IntervalSettled)[0].productionWh == 2200
+    assert community.surplusOf(producer.account) == 1000
+
+
+def test_deal_room_is_the_reading_less_what_deals_booked(community, admin, households, clock, outsider):
+    producer, c1, _ = households
+    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (10, 3000), c1: (1000, 0)})
+    community.bookDelivery(interval, producer.member_id, c1.member_id, 700, sender=outsider)
+
+    assert community.dealRoom(producer.member_id) == (interval, 10, 2300)
+    assert community.dealRoom(c1.member_id) == (interval, 300, 0)
+
+
+def test_delivery_beyond_what_deals_left_of_a_reading_reverts(community, admin, households, clock, outsider):
+    producer, c1, _ = households
+    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (0, 3000), c1: (1000, 0)})
+    community.bookDelivery(interval, producer.member_id, c1.member_id, 600, sender=outsider)
+
+    with reverts_with(community.CommunityDeliveryExceedsReading, wh=401, exportLeftWh=2400, importLeftWh=400):
+        community.bookDelivery(interval, producer.member_id, c1.member_id, 401, sender=outsider)
+
+
+def test_delivery_without_both_readings_of_the_interval_reverts(community, admin, households, clock, outsider):
+    producer, c1, _ = households
+    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (0, 3000)})
+
+    with reverts_with(community.CommunityDeliveryWithoutReading, interval=interval):
+        community.bookDelivery(interval, producer.member_id, c1.member_id, 1, sender=outsider)
+
+
+def test_delivery_in_a_settled_interval_reverts(community, admin, households, clock, outsider):
+    producer, c1, _ = households
+    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (0, 3000), c1: (1000, 0)})
+    clock.pass_grace(interval)
+    community.settle(interval, sender=producer.account)
+
+    with reverts_with(community.CommunityIntervalSettled, interval=interval):
+        community.bookDelivery(interval, producer.member_id, c1.member_id, 1, sender=outsider)
+
+
+def test_only_the_exchange_books_deliveries(community, households, outsider):
+    with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
+        community.bookDelivery(1, households[0].member_id, households[1].member_id, 1, sender=outsider)

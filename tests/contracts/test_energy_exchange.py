@@ -605,37 +605,38 @@ def test_close_without_delivery_refunds_everything(exchange, community, token, c
     assert tx.events.filter(token.Transfer) == [token.Transfer(exchange, consumer, COST)]
 
 
-def test_close_meters_a_delivery_still_pending(exchange, community, token, clock, producer, consumer):
+def test_interval_settled_before_metering_counts_as_not_delivered(exchange, community, token, clock, producer, consumer):
     offer_id, _, last = accepted(exchange, clock, producer, consumer, length=1)
     readings(community, clock, last, producer, consumer, 250, 300)
-    settle(community, clock, last, consumer)
+    clock.pass_grace(last)
+    settled = community.settle(last, sender=consumer)
 
+    assert exchange.pendingDelivery(offer_id) == (0, 0, False)
+    with reverts_with(exchange.ExchangeIntervalSettled, offerId=offer_id, interval=last):
+        exchange.recordDelivery(offer_id, sender=producer)
     tx = exchange.close(offer_id, sender=consumer)
 
-    paid = COST * 250 // WH
-    assert tx.events.filter(exchange.DeliveryRecorded) == [
-        exchange.DeliveryRecorded(
-            offerId=offer_id, producer=producer, consumer=consumer, interval=last, wh=250, tokens=paid
-        )
-    ]
-    assert tx.events.filter(exchange.ExchangeExpired)[0].deliveredWh == 250
-    assert tx.events.filter(token.Transfer) == [
-        token.Transfer(exchange, producer, paid),
-        token.Transfer(exchange, consumer, COST - paid),
-    ]
+    # The community's key shared the interval, so the deal refunds everything: paid once, not twice.
+    assert settled.events.filter(community.MemberSettled)[1].allocatedWh == 250
+    assert tx.events.filter(exchange.DeliveryRecorded) == []
+    assert tx.events.filter(exchange.ExchangeExpired)[0].deliveredWh == 0
+    assert tx.events.filter(token.Transfer) == [token.Transfer(exchange, consumer, COST)]
 
 
-def test_close_that_meters_the_last_wh_completes(exchange, community, token, clock, producer, consumer):
-    offer_id, _, last = accepted(exchange, clock, producer, consumer, length=1)
-    readings(community, clock, last, producer, consumer, 2000, 2000)
-    settle(community, clock, last, consumer)
+def test_settlement_shares_only_what_the_deal_left(exchange, community, clock, producer, consumer):
+    offer_id, first, _ = accepted(exchange, clock, producer, consumer, wh=500, length=1)
+    readings(community, clock, first, producer, consumer, 800, 600)
+    exchange.recordDelivery(offer_id, sender=consumer)
+    clock.pass_grace(first)
+    surplus_before = community.surplusOf(producer)
 
-    tx = exchange.close(offer_id, sender=producer)
+    tx = community.settle(first, sender=producer)
 
-    assert tx.events.filter(exchange.ExchangeCompleted)[0].cost == COST
-    assert tx.events.filter(exchange.ExchangeExpired) == []
-    assert tx.events.filter(token.Transfer) == [token.Transfer(exchange, producer, COST)]
-    assert exchange.offer(offer_id).status == COMPLETED
+    # 500 Wh came through the deal; the key shares the producer's other 300 Wh with the other 100 Wh of demand.
+    assert tx.events.filter(community.IntervalSettled)[0].productionWh == 300
+    assert tx.events.filter(community.IntervalSettled)[0].allocatedWh == 100
+    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 100]
+    assert community.surplusOf(producer) - surplus_before == 200
 
 
 def test_close_unaccepted_offer_expires_it(exchange, community, token, clock, producer, consumer):
