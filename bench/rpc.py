@@ -98,6 +98,14 @@ class Chain:
     def call_data(self, contract, fn: str, *args) -> str:
         return contract.encode_abi(fn, args=list(args))
 
+    def view(self, contract, fn: str, *args) -> Any:
+        """The decoded result of a view function, called on the chain's latest block."""
+        data = self.call_data(contract, fn, *args)
+        raw = self.rpc.call("eth_call", {"to": contract.address, "data": data}, "latest")
+        outputs = [o["type"] for o in contract.get_function_by_name(fn).abi["outputs"]]
+        values = self.web3.codec.decode(outputs, bytes.fromhex(raw[2:]))
+        return values[0] if len(values) == 1 else values
+
     def fund(self, addresses: Sequence[str], wei: int = 10**20) -> None:
         self.rpc.batch([("anvil_setBalance", [a, hex(wei)]) for a in addresses])
 

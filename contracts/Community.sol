@@ -27,7 +27,7 @@ import {LedgerWord} from "./libraries/LedgerWord.sol";
 ///      before t is settled); settlement then shares with the allocation key only the import and the
 ///      export that deals left. Energy a deal delivered is paid through the deal's escrow, never also
 ///      at the local price, and a producer's surplus is what neither deals nor the community took.
-///      An interval with no deal costs settlement one extra storage read.
+///      Settlement reads the bookings of the members that have one, and one extra word per 256 members.
 contract Community is ICommunity, AccessControl {
     using SafeERC20 for IERC20;
     using LedgerWord for uint256;
@@ -73,8 +73,9 @@ contract Community is ICommunity, AccessControl {
     mapping(uint256 word => uint256) private _settledWords;
     /// @dev Per member: interval (32 bits) << 64 | import booked by deals << 32 | export booked by deals.
     mapping(uint256 memberId => uint256) private _dealt;
-    /// @dev One bit per interval in which any deal booked a delivery; settlement reads `_dealt` only then.
-    mapping(uint256 word => uint256) private _dealtWords;
+    /// @dev Per interval, one bit per member id that a deal booked a delivery for; settlement reads
+    ///      `_dealt` only for those, and a word of 256 members costs one read when none has a deal.
+    mapping(uint256 interval => mapping(uint256 word => uint256)) private _dealtMembers;
 
     /// @param token_ The community's energy credit.
     /// @param admin The community administrator (manages members and parameters).
@@ -397,24 +398,21 @@ contract Community is ICommunity, AccessControl {
         s.demand = new uint256[](n);
         s.supply = new uint256[](n);
         uint256[] memory keyInput = new uint256[](n);
-        bool dealt = _dealtWords[interval >> 8] & (1 << (interval & 0xff)) != 0;
+        uint256 dealtWord;
         uint256 profileWord;
         for (uint256 i; i < n; ++i) {
             uint256 memberId = i + 1;
             // Eight profiles share a word: load it once per eight members.
             if (i == 0 || memberId % PROFILES_PER_WORD == 0) profileWord = _profileWords[memberId / PROFILES_PER_WORD];
+            if (i == 0 || memberId & 0xff == 0) dealtWord = _dealtMembers[interval][memberId >> 8];
             uint256 ledger = _ledgers[memberId];
             s.ledgers[i] = ledger;
             if (ledger.readingInterval() != interval) continue;
             uint256 profile = (profileWord >> ((memberId % PROFILES_PER_WORD) * PROFILE_BITS)) & 0xffffffff;
-            uint256 imported = ledger.importWh();
-            uint256 exported = ledger.exportWh();
-            if (dealt) {
-                // Deals were metered first: the key shares only what they left.
-                uint256 booked = _dealtAt(memberId, interval);
-                imported -= (booked >> 32) & MASK_32;
-                exported -= booked & MASK_32;
-            }
+            // Deals were metered first: the key shares only what they left.
+            (uint256 imported, uint256 exported) = dealtWord & (1 << (memberId & 0xff)) == 0
+                ? (ledger.importWh(), ledger.exportWh())
+                : _leftByDeals(ledger, memberId, interval);
             if (profile & CONSUMER_BIT != 0) s.demand[i] = imported;
             if (profile & PRODUCER_BIT != 0 && exported != 0) {
                 s.supply[i] = exported;
@@ -477,16 +475,26 @@ contract Community is ICommunity, AccessControl {
     function _bookDelivery(uint256 interval, uint256 producerId, uint256 consumerId, uint256 wh) private {
         _dealt[producerId] = _dealtAt(producerId, interval) + wh;
         _dealt[consumerId] = _dealtAt(consumerId, interval) + (wh << 32);
-        _dealtWords[interval >> 8] |= 1 << (interval & 0xff);
+        _dealtMembers[interval][producerId >> 8] |= 1 << (producerId & 0xff);
+        _dealtMembers[interval][consumerId >> 8] |= 1 << (consumerId & 0xff);
+    }
+
+    /// @dev A reading's import and export less what deals booked of them.
+    function _leftByDeals(uint256 ledger, uint256 memberId, uint256 interval)
+        private
+        view
+        returns (uint256 importWh, uint256 exportWh)
+    {
+        uint256 booked = _dealtAt(memberId, interval);
+        importWh = ledger.importWh() - ((booked >> 32) & MASK_32);
+        exportWh = ledger.exportWh() - (booked & MASK_32);
     }
 
     /// @dev A member's latest reading interval and what of its import and export deals left free.
     function _dealRoom(uint256 memberId) private view returns (uint256 interval, uint256 importWh, uint256 exportWh) {
         uint256 ledger = _ledgers[memberId];
         interval = ledger.readingInterval();
-        uint256 booked = _dealtAt(memberId, interval);
-        importWh = ledger.importWh() - ((booked >> 32) & MASK_32);
-        exportWh = ledger.exportWh() - (booked & MASK_32);
+        (importWh, exportWh) = _leftByDeals(ledger, memberId, interval);
     }
 
     /// @dev The deal bookings of a member, tagged with `interval`; a record of another interval counts as none.
