@@ -2,6 +2,8 @@
 
 The steps follow node.allocation (the Python reference of Allocation.sol) line by line; the numbers
 in them are recomputed from the interval's readings, and compared with what the chain booked.
+Peer deals come first: the household's own deals are told with their id, price and credits; of other
+members' deals only that there were some, and the key shares what the deals left.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from fractions import Fraction
 from node.allocation import MAX_PRIORITY, AllocationKey
 from node.settlement import taken_wh
 
-from dapp.ledger_view import WH_PER_KWH, CommunityHistory, SettledInterval
+from dapp.ledger_view import WH_PER_KWH, CommunityHistory, Delivery, SettledInterval
 from dapp.units import credits, energy, price_per_kwh
 
 KEY_FORMULAS = {
@@ -28,13 +30,14 @@ KEY_FORMULAS = {
 
 @dataclass(frozen=True)
 class MemberRow:
-    """One member's numbers in the interval, by pseudonym."""
+    """One member's numbers in the interval, by pseudonym: its reading less what peer deals metered of it
+    (what the community's settlement saw), so no other member's deal can be read off the table."""
 
     name: str
     me: bool
     role: str
-    import_wh: int
-    export_wh: int
+    import_wh: int  # import left for the community after deals
+    export_wh: int  # export left for the community after deals
     supply_wh: int
     demand_wh: int
     coefficient_ppm: int
@@ -66,7 +69,9 @@ class Explanation:
     mine: MemberRow | None
 
 
-def explain(settled: SettledInterval, history: CommunityHistory, member_id: int | None) -> Explanation:
+def explain(settled: SettledInterval, history: CommunityHistory, member_id: int | None,
+            deal_prices: dict[int, int] | None = None) -> Explanation:
+    """The interval retold; `deal_prices` (offer id -> price per kWh) names the prices of this member's deals."""
     outcome = settled.reference()
     allocated = {o.member_id: o.allocated_wh for o in outcome.members}
     rows = {}
@@ -75,28 +80,62 @@ def explain(settled: SettledInterval, history: CommunityHistory, member_id: int 
         booked = settled.booked.get(m)
         rows[m] = MemberRow(
             history.pseudonym(m) + (" (you)" if m == member_id else ""), m == member_id, profile.role,
-            imported, exported, settled.supply(m), imported if profile.consumer else 0, profile.coefficient_ppm,
-            profile.priority, allocated[m], booked[0] if booked else None, booked[1] if booked else None,
+            imported - settled.dealt_import(m), exported - settled.dealt_export(m), settled.supply(m),
+            settled.demand(m), profile.coefficient_ppm, profile.priority, allocated[m],
+            booked[0] if booked else None, booked[1] if booked else None,
             None if settled.price is None else allocated[m] * settled.price // WH_PER_KWH,
         )
-    steps = [_production(rows, outcome.production_wh), _demand(rows)]
+    dealt = bool(settled.deliveries)
+    steps = _deals(settled, member_id, deal_prices or {})
+    steps += [_production(rows, outcome.production_wh, dealt), _demand(rows, dealt)]
     steps += _ALLOCATORS[settled.key](list(rows.values()), outcome.production_wh)
     return Explanation(settled, KEY_FORMULAS[settled.key], tuple(rows.values()), tuple(steps),
                        tuple(_payment(settled, rows)), tuple(settled.mismatches(outcome)), rows.get(member_id))
+
+
+def _deals(settled: SettledInterval, member_id: int | None, prices: dict[int, int]) -> list[Step]:
+    """Peer deals, metered before the interval was settled: this member's own, told in full."""
+    if not settled.deliveries:
+        return []
+    bought, sold = settled.bought(member_id), settled.sold(member_id)
+    mine = [_bought(d, prices) for d in bought] + [_sold(d, prices) for d in sold]
+    # Of other members' deals not even their total: in a small community it would tell who traded how much.
+    others = len(settled.deliveries) > len(bought) + len(sold)
+    if not mine:
+        return [Step("Peer deals between other members came first; the community key shared what they left:")]
+    return [Step("Peer deals come first:", tuple(mine)),
+            Step(f"The community key shared what your deals{' and other members’ deals' if others else ''} left:")]
+
+
+def _bought(delivery: Delivery, prices: dict[int, int]) -> str:
+    return (f"{energy(delivery.wh)} of your import came through deal #{delivery.offer_id}"
+            f"{_at_price(delivery, prices)} ({credits(delivery.tokens, 4)} paid through the deal)")
+
+
+def _sold(delivery: Delivery, prices: dict[int, int]) -> str:
+    return (f"{energy(delivery.wh)} of your export went to deal #{delivery.offer_id}"
+            f"{_at_price(delivery, prices)} ({credits(delivery.tokens, 4)} earned through the deal)")
+
+
+def _at_price(delivery: Delivery, prices: dict[int, int]) -> str:
+    price = prices.get(delivery.offer_id)
+    return "" if price is None else f" at {price_per_kwh(price)}"
 
 
 def _sum(parts: list[tuple[str, int]], unit: str = "Wh") -> str:
     return " + ".join(f"{value} {unit} ({name})" for name, value in parts) or "nothing"
 
 
-def _production(rows: dict[int, MemberRow], production: int) -> Step:
+def _production(rows: dict[int, MemberRow], production: int, dealt: bool) -> Step:
     supply = [(r.name, r.supply_wh) for r in rows.values() if r.supply_wh]
-    return Step(f"Production P is the export of the members with the producer role: {_sum(supply)} = {production} Wh.")
+    less = ", less what they delivered under peer deals" if dealt else ""
+    return Step(f"Production P is the export of the members with the producer role{less}: {_sum(supply)} = {production} Wh.")
 
 
-def _demand(rows: dict[int, MemberRow]) -> Step:
+def _demand(rows: dict[int, MemberRow], dealt: bool) -> Step:
     demand = [(r.name, r.demand_wh) for r in rows.values() if r.demand_wh]
-    return Step(f"Demand ΣC is the import of the members with the consumer role: {_sum(demand)} = "
+    less = ", less what peer deals delivered to them" if dealt else ""
+    return Step(f"Demand ΣC is the import of the members with the consumer role{less}: {_sum(demand)} = "
                 f"{sum(r.demand_wh for r in rows.values())} Wh.")
 
 
@@ -172,7 +211,7 @@ def _payment(settled: SettledInterval, rows: dict[int, MemberRow]) -> list[Step]
     if producers:
         steps.append(Step(
             "Producers share what was paid in proportion to their supply, ⌊paid · s_i / P⌋; the last producer (by member "
-            "number) gets the rounding remainder. Each gives the community ⌈allocated · s_i / P⌉ of its export, the rest goes to the grid:",
+            "number) gets the rounding remainder. Each gives the community ⌈allocated · s_i / P⌉ of its supply s_i, the rest goes to the grid:",
             tuple(f"{rows[m].name}: receives {credits(earnings[m], 4)}, gives "
                   f"{energy(taken_wh(settled.allocated_wh, rows[m].supply_wh, settled.production_wh))} of {energy(rows[m].supply_wh)}" for m in producers)))
     return steps

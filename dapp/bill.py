@@ -1,5 +1,8 @@
 """The Settlements and bill page: what each settled interval booked for this node, why, and what the
-other allocation keys would have given. Everything comes from the event mirror."""
+other allocation keys would have given. Everything comes from the event mirror.
+
+Import is split three ways (from peer deals, from the community key, from the grid) and export too
+(under peer deals, to the community, surplus to the grid), so every Wh appears, and is paid, once."""
 
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from dapp import periods
 from dapp.allocation_steps import KEY_FORMULAS, explain
 from dapp.auth import login_required
 from dapp.errors import BadRequest
-from dapp.ledger_view import CommunityHistory, Totals, WhatIf, bill_line, day_books, for_intervals, load_settled
+from dapp.ledger_view import (CommunityHistory, Totals, WhatIf, bill_line, day_books, for_intervals, load_settled,
+                               offer_prices)
 
 bp = Blueprint("bill", __name__, url_prefix="/bill")
 
@@ -23,6 +27,8 @@ CSV_COLUMNS = (
     "interval", "interval_start_local", "reported", "import_wh", "export_wh", "from_community_wh", "from_grid_wh",
     "to_community_wh", "to_grid_wh", "paid_credits", "received_credits", "net_credits", "owed_credits",
     "price_credits_per_kwh", "allocation_key",
+    # Peer deals (issue 13), appended so that spreadsheets reading the columns above by position still work.
+    "from_deals_wh", "deals_paid_credits", "to_deals_wh", "deals_received_credits", "total_net_credits",
 )
 
 
@@ -64,13 +70,15 @@ def interval(interval: str):
     with services.mirror() as mirror:
         history = CommunityHistory(mirror)
         settled = load_settled(mirror, history, number, number)
+        member_id = history.member_id_of(services.address)
+        mine = settled[0].bought(member_id) + settled[0].sold(member_id) if settled and member_id else ()
+        prices = offer_prices(mirror, (d.offer_id for d in mine))  # only this household's deals
     if not settled:
         return render_template("error.html", status=404, title="Not settled",
                                message=f"interval {number} is not settled yet"), 404
-    member_id = history.member_id_of(services.address)
     line = bill_line(settled[0], member_id, length) if member_id else None
-    return render_template("bill_interval.html", explanation=explain(settled[0], history, member_id), line=line,
-                           start=number * length, length=length,
+    return render_template("bill_interval.html", explanation=explain(settled[0], history, member_id, prices),
+                           line=line, start=number * length, length=length,
                            day=periods.today(number * length, services.timezone).isoformat())
 
 
@@ -107,6 +115,8 @@ def _csv(books, zone) -> str:
                 "yes" if line.reported else "no", line.import_wh, line.export_wh, line.from_community_wh,
                 line.from_grid_wh, line.to_community_wh, line.to_grid_wh, _decimal(line.paid), _decimal(line.received),
                 _decimal(line.net), _decimal(line.owed), _decimal(line.price), line.key.name,
+                line.from_deals_wh, _decimal(line.deals_paid), line.to_deals_wh, _decimal(line.deals_received),
+                _decimal(line.total_net),
             ))
     return out.getvalue()
 
@@ -148,26 +158,26 @@ def _what_if(books) -> dict[AllocationKey, WhatIf] | None:
 
 
 def _chart(book, zone) -> dict:
-    """Per interval, Wh in (from the community, from the grid) above zero and out (to each) below."""
+    """Per interval, Wh in (from deals, the community, the grid) above zero and out (to each) below."""
     def label(start):
         return datetime.fromtimestamp(start, timezone.utc).astimezone(zone).strftime("%H:%M")
 
-    return {
-        "labels": [label(line.start) for line in book.lines],
-        "from_community": [line.from_community_wh for line in book.lines],
-        "from_grid": [line.from_grid_wh for line in book.lines],
-        "to_community": [-line.to_community_wh for line in book.lines],
-        "to_grid": [-line.to_grid_wh for line in book.lines],
-    }
+    return {"labels": [label(line.start) for line in book.lines], **_flows(book.lines)}
 
 
 def _month_chart(books) -> dict:
+    return {"labels": [b.day.day.strftime("%d") for b in books], **_flows([b.totals for b in books])}
+
+
+def _flows(parts) -> dict:
+    """The chart's series from bill lines or totals: in above zero, out below."""
     return {
-        "labels": [b.day.day.strftime("%d") for b in books],
-        "from_community": [b.totals.from_community_wh for b in books],
-        "from_grid": [b.totals.from_grid_wh for b in books],
-        "to_community": [-b.totals.to_community_wh for b in books],
-        "to_grid": [-b.totals.to_grid_wh for b in books],
+        "from_deals": [p.from_deals_wh for p in parts],
+        "from_community": [p.from_community_wh for p in parts],
+        "from_grid": [p.from_grid_wh for p in parts],
+        "to_deals": [-p.to_deals_wh for p in parts],
+        "to_community": [-p.to_community_wh for p in parts],
+        "to_grid": [-p.to_grid_wh for p in parts],
     }
 
 

@@ -1,19 +1,20 @@
-"""Today's energy for the Now page: grid import and export so far, and how much the community covered.
+"""Today's energy for the Now page: grid import and export so far, and how much local production covered.
 
 Self-sufficiency, as the node can measure it:
 
-    self-sufficiency = community allocation ÷ grid import, over today's settled intervals
+    self-sufficiency = (from peer deals + community allocation) ÷ grid import, over today's settled intervals
 
 The meter sits at the grid connection, so it sees only net flows: electricity the household's own
 panels produce and use at once never passes it, and the node has no production sensor. What the
-node does know is each settled interval's import as the chain settled it (ReadingSubmitted.importWh)
-and how much of it the community's production covered (MemberSettled.allocatedWh). Their ratio is
-the share of the household's grid import that came from local production.
+node does know is each settled interval's import as the chain settled it (ReadingSubmitted.importWh),
+how much of it peer deals delivered (DeliveryRecorded.wh, metered first) and how much of the rest the
+community's production covered (MemberSettled.allocatedWh). Both are local production: their sum
+over import is the share of the household's grid import that came from neighbours.
 
-With behind-the-meter self-consumption S, the true figure would be (S + allocated) / (S + import).
-Allocation never exceeds the import it covers, so that is never less than allocated / import: the
-figure shown is a lower bound, exact for a household without panels. Only settled intervals count
-(numerator and denominator alike), so the last half hour, not settled yet, does not dilute it.
+With behind-the-meter self-consumption S and local energy L, the true figure would be (S + L) / (S + import).
+L never exceeds the import it covers, so that is never less than L / import: the figure shown is a
+lower bound, exact for a household without panels. Only settled intervals count (numerator and
+denominator alike), so the last half hour, not settled yet, does not dilute it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from node.store import calendar
 from node.store.store import MeterStore
 
 DEFINITION = ("Self-sufficiency: the share of today's grid import (settled intervals) that the community's "
-              "production covered; your own panels' direct use is not metered, so the true share is at least this.")
+              "production covered, through the community key or your peer deals; your own panels' direct use is "
+              "not metered, so the true share is at least this.")
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,21 @@ class Today:
     elapsed_intervals: int  # started so far today, the running one included
     complete_intervals: int  # ... of which fully measured
     settled_intervals: int
-    allocated_wh: int  # community production allocated to this member
+    allocated_wh: int  # community production allocated to this member by the key (deals excluded)
     settled_import_wh: int  # grid import in the settled intervals
     sold_wh: int  # own export the community took
+    from_deals_wh: int = 0  # delivered to this member under its peer deals, in the settled intervals
+    to_deals_wh: int = 0  # own export delivered under its peer deals, in the settled intervals
+
+    @property
+    def local_wh(self) -> int:
+        """Import covered by local production: peer deals and the community key."""
+        return self.from_deals_wh + self.allocated_wh
 
     @property
     def self_sufficiency(self) -> float | None:
-        """allocated ÷ import over settled intervals (see the module's docstring); None without import."""
-        return self.allocated_wh / self.settled_import_wh if self.settled_import_wh else None
+        """local ÷ import over settled intervals (see the module's docstring); None without import."""
+        return self.local_wh / self.settled_import_wh if self.settled_import_wh else None
 
 
 def local_day(moment: float, zone: tzinfo) -> date:
@@ -72,6 +81,8 @@ def today(store: MeterStore, flows: Flows, now: float, zone: tzinfo) -> Today:
         allocated_wh=sum(flows.allocated[i] for i in settled),
         settled_import_wh=sum(flows.settled_import[i] for i in settled),
         sold_wh=flows.total(flows.sold, first, stop),
+        from_deals_wh=sum(flows.dealt_import.get(i, 0) for i in settled),
+        to_deals_wh=sum(flows.dealt_export.get(i, 0) for i in settled),
     )
 
 

@@ -1,8 +1,11 @@
 """Settled community intervals read from the event mirror: each member's bill and the community's totals.
 
-Everything here is derived from Community events only (MemberAdded, MemberProfileChanged,
+Everything here is derived from Community events (MemberAdded, MemberProfileChanged,
 MemberRemoved, LocalPriceChanged, AllocationKeyChanged, ReadingSubmitted, MemberSettled,
-IntervalSettled), with the arithmetic of node.settlement, so the bill is what the chain booked.
+IntervalSettled) and EnergyExchange's DeliveryRecorded, with the arithmetic of node.settlement, so
+the bill is what the chain booked. Peer deals are metered before the interval is settled: a
+member's import is what deals delivered to it, plus the community key's allocation, plus the grid;
+its export is what it delivered under deals, plus what the community took, plus surplus.
 A day's figures are built once and kept while the mirror's events for that day stay the same.
 """
 
@@ -22,6 +25,7 @@ from dapp.periods import Day
 from dapp.pseudonyms import pseudonyms
 
 COMMUNITY = "Community"
+EXCHANGE = "EnergyExchange"
 WH_PER_KWH = 1000
 # Distributions (median, quartiles, rank) are shown only when at least this many OTHER members
 # have readings, so that no single household's consumption can be read off them (k-anonymity).
@@ -86,6 +90,7 @@ class CommunityHistory:
 
     def __init__(self, mirror: MirrorDB):
         self.accounts: dict[int, str] = {}
+        self.ids: dict[str, int] = {}  # lower-case account -> member id (kept for life, also when re-added)
         self.active: dict[int, bool] = {}
         self.membership: dict[str, bool] = {}  # account -> a member now, in joining order
         self.profiles: dict[int, _Timeline] = {}
@@ -98,6 +103,7 @@ class CommunityHistory:
         )
         for _, args, added in changes:
             self.accounts[args["memberId"]] = args["account"]
+            self.ids[args["account"].lower()] = args["memberId"]
             self.active[args["memberId"]] = added
             self.membership[args["account"]] = added
         for event in mirror.events("MemberProfileChanged", COMMUNITY):
@@ -110,8 +116,8 @@ class CommunityHistory:
             self.keys.add(_position(event), AllocationKey(event.args["key"]))
         self.names = pseudonyms(list(self.accounts.values()))
 
-    def member_id_of(self, account: str) -> int | None:
-        return next((m for m, a in self.accounts.items() if a.lower() == account.lower()), None) if account else None
+    def member_id_of(self, account: str | None) -> int | None:
+        return self.ids.get(account.lower()) if account else None
 
     def members(self) -> list[Member]:
         return [
@@ -138,6 +144,17 @@ class CommunityHistory:
         return self.keys.latest
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What one peer deal metered in one interval, as DeliveryRecorded states it."""
+
+    offer_id: int
+    producer_id: int | None  # None: an account the mirror has no MemberAdded for
+    consumer_id: int | None
+    wh: int
+    tokens: int  # credits released to the producer: what the consumer paid through the deal for these Wh
+
+
 @dataclass(frozen=True)
 class SettledInterval:
     """One settled interval with every member's reading and booking, and the parameters in force."""
@@ -153,17 +170,43 @@ class SettledInterval:
     readings: dict[int, tuple[int, int]]  # member id -> (import Wh, export Wh)
     booked: dict[int, tuple[int, int]]  # member id -> (allocated Wh, token delta)
     profiles: dict[int, Profile]  # of the members with readings, as settlement read them
+    deliveries: tuple[Delivery, ...] = ()  # peer deals metered in the interval, in chain order
 
     def members(self) -> list[MemberInterval]:
         return [
             MemberInterval(m, imported, exported, self.profiles[m].producer, self.profiles[m].consumer,
-                           self.profiles[m].coefficient_ppm, self.profiles[m].priority, UNLIMITED_BALANCE)
+                           self.profiles[m].coefficient_ppm, self.profiles[m].priority, UNLIMITED_BALANCE,
+                           dealt_import_wh=self.dealt_import(m), dealt_export_wh=self.dealt_export(m))
             for m, (imported, exported) in sorted(self.readings.items())
         ]
 
+    def bought(self, member_id: int | None) -> tuple[Delivery, ...]:
+        """The deliveries peer deals made to the member."""
+        return tuple(d for d in self.deliveries if d.consumer_id == member_id)
+
+    def sold(self, member_id: int | None) -> tuple[Delivery, ...]:
+        """The deliveries the member made under peer deals."""
+        return tuple(d for d in self.deliveries if d.producer_id == member_id)
+
+    def dealt_import(self, member_id: int) -> int:
+        """Wh of the member's import that peer deals delivered (and the community key does not share)."""
+        return sum(d.wh for d in self.bought(member_id))
+
+    def dealt_export(self, member_id: int) -> int:
+        """Wh of the member's export it delivered under peer deals (not offered to the community)."""
+        return sum(d.wh for d in self.sold(member_id))
+
+    def demand(self, member_id: int) -> int:
+        """The member's import the community key shares to: consumers only, less what deals delivered."""
+        if not self.profiles[member_id].consumer:
+            return 0
+        return self.readings[member_id][0] - self.dealt_import(member_id)
+
     def supply(self, member_id: int) -> int:
-        """The member's export counted as production: producers only."""
-        return self.readings[member_id][1] if self.profiles[member_id].producer else 0
+        """The member's export counted as production: producers only, less what they delivered under deals."""
+        if not self.profiles[member_id].producer:
+            return 0
+        return self.readings[member_id][1] - self.dealt_export(member_id)
 
     def earnings(self) -> dict[int, int]:
         """Credits each member received: the interval's payments split over supply, as Community._book does."""
@@ -180,7 +223,8 @@ class SettledInterval:
         outcome = outcome or self.reference()
         problems = []
         if outcome.production_wh != self.production_wh:
-            problems.append(f"production: reference {outcome.production_wh} Wh, chain {self.production_wh} Wh")
+            problems.append(f"production: reference {outcome.production_wh} Wh, chain {self.production_wh} Wh"
+                            + self._shared_again(outcome.production_wh))
         if outcome.allocated_wh != self.allocated_wh:
             problems.append(f"allocated in all: reference {outcome.allocated_wh} Wh, chain {self.allocated_wh} Wh")
         for member in outcome.members:
@@ -193,10 +237,22 @@ class SettledInterval:
                 problems.append(f"member {member.member_id}: reference {member.token_delta} token units, chain {booked[1]}")
         return problems
 
+    def _shared_again(self, reference_production_wh: int) -> str:
+        """A hint when the chain's production is the reference's plus what producers sold under deals:
+        the deals' energy was shared (and paid for) a second time."""
+        dealt = sum(self.dealt_export(m) for m in self.readings if self.profiles[m].producer)
+        if dealt and self.production_wh - reference_production_wh == dealt:
+            return f" (the {dealt} Wh delivered under peer deals were shared again)"
+        return ""
+
 
 @dataclass(frozen=True, slots=True)
 class BillLine:
-    """One member's settled interval: where its energy came from and went, and the credits that moved."""
+    """One member's settled interval: where its energy came from and went, and the credits that moved.
+
+    import = from deals + from the community + from the grid; export = to deals + to the community +
+    to the grid. `paid`, `received` and `net` are the community's settlement (MemberSettled); what moved
+    through peer deals is `deals_paid` and `deals_received`."""
 
     interval: int
     start: int  # unix seconds
@@ -212,10 +268,24 @@ class BillLine:
     owed: int | None  # allocated but not prepaid (None when the price is unknown)
     price: int | None
     key: AllocationKey
+    from_deals_wh: int = 0  # delivered to this member under its peer deals
+    deals_paid: int = 0  # credits its deals released to their producers for those Wh
+    to_deals_wh: int = 0  # delivered by this member under its peer deals
+    deals_received: int = 0  # credits its deals released to it for those Wh
 
     @property
     def net(self) -> int:
+        """Credits the community's settlement moved: received − paid."""
         return self.received - self.paid
+
+    @property
+    def deals_net(self) -> int:
+        return self.deals_received - self.deals_paid
+
+    @property
+    def total_net(self) -> int:
+        """Every credit the interval's energy moved, community and deals."""
+        return self.net + self.deals_net
 
 
 def bill_line(settled: SettledInterval, member_id: int, length: int) -> BillLine:
@@ -223,14 +293,22 @@ def bill_line(settled: SettledInterval, member_id: int, length: int) -> BillLine
     if member_id not in settled.readings:
         return BillLine(settled.interval, start, False, 0, 0, 0, 0, 0, 0, 0, 0, 0, settled.price, settled.key)
     imported, exported = settled.readings[member_id]
+    bought, sold = settled.bought(member_id), settled.sold(member_id)
+    from_deals, to_deals = sum(d.wh for d in bought), sum(d.wh for d in sold)
     allocated, delta = settled.booked.get(member_id, (0, 0))
     supply = settled.supply(member_id)
     to_community = taken_wh(settled.allocated_wh, supply, settled.production_wh)
     received = settled.earnings()[member_id] if supply else 0
     paid = received - delta
     owed = 0 if settled.unpaid == 0 else None if settled.price is None else allocated * settled.price // WH_PER_KWH - paid
-    return BillLine(settled.interval, start, True, imported, exported, allocated, imported - allocated,
-                    to_community, exported - to_community, paid, received, owed, settled.price, settled.key)
+    return BillLine(
+        settled.interval, start, True, imported, exported,
+        from_community_wh=allocated, from_grid_wh=imported - from_deals - allocated,
+        to_community_wh=to_community, to_grid_wh=exported - to_deals - to_community,
+        paid=paid, received=received, owed=owed, price=settled.price, key=settled.key,
+        from_deals_wh=from_deals, deals_paid=sum(d.tokens for d in bought),
+        to_deals_wh=to_deals, deals_received=sum(d.tokens for d in sold),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +357,10 @@ class Totals:
     paid: int = 0
     received: int = 0
     owed: int = 0
+    from_deals_wh: int = 0
+    deals_paid: int = 0
+    to_deals_wh: int = 0
+    deals_received: int = 0
 
     @classmethod
     def of(cls, lines) -> "Totals":
@@ -289,7 +371,17 @@ class Totals:
 
     @property
     def net(self) -> int:
+        """Credits the community's settlement moved: received − paid."""
         return self.received - self.paid
+
+    @property
+    def deals_net(self) -> int:
+        return self.deals_received - self.deals_paid
+
+    @property
+    def total_net(self) -> int:
+        """Every credit the energy moved, community and deals."""
+        return self.net + self.deals_net
 
 
 @dataclass(frozen=True)
@@ -334,11 +426,36 @@ def load_readings(mirror: MirrorDB, first: int, last: int) -> dict[int, dict[int
     return readings
 
 
+def load_deliveries(mirror: MirrorDB, history: CommunityHistory, first: int,
+                    last: int) -> dict[int, tuple[Delivery, ...]]:
+    """interval -> what peer deals metered in it, in chain order."""
+    deliveries: dict[int, list[Delivery]] = {}
+    for event in mirror.interval_events("DeliveryRecorded", first, last):
+        if event.contract != EXCHANGE:
+            continue
+        a = event.args
+        producer, consumer = history.member_id_of(a["producer"]), history.member_id_of(a["consumer"])
+        deliveries.setdefault(a["interval"], []).append(Delivery(a["offerId"], producer, consumer, a["wh"], a["tokens"]))
+    return {interval: tuple(made) for interval, made in deliveries.items()}
+
+
+def offer_prices(mirror: MirrorDB, offer_ids) -> dict[int, int]:
+    """offer id -> its price in token units per kWh, as OfferPosted states it (one indexed query each:
+    the "why?" page asks for the few deals of one household in one interval)."""
+    prices = {}
+    for offer_id in set(offer_ids):
+        posted = mirror.events("OfferPosted", EXCHANGE, where={"offerId": offer_id}, limit=1)
+        if posted:
+            prices[offer_id] = posted[0].args["pricePerKWh"]
+    return prices
+
+
 def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: int,
                  readings: dict[int, dict[int, tuple[int, int]]] | None = None) -> list[SettledInterval]:
     """The settled intervals in [first, last], oldest first."""
     if readings is None:
         readings = load_readings(mirror, first, last)
+    deliveries = load_deliveries(mirror, history, first, last)
     booked: dict[int, dict[int, tuple[int, int]]] = {}
     for event in mirror.interval_events("MemberSettled", first, last):
         a = event.args
@@ -351,7 +468,7 @@ def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: 
         settled.append(SettledInterval(
             interval, position, a["productionWh"], a["allocatedWh"], a["paid"], a["unpaid"], AllocationKey(a["key"]),
             history.prices.at(position), members, booked.get(interval, {}),
-            {m: history.profile_at(m, position) for m in members},
+            {m: history.profile_at(m, position) for m in members}, deliveries.get(interval, ()),
         ))
     return sorted(settled, key=lambda s: s.interval)
 
@@ -419,7 +536,9 @@ _books = _Books(CACHED_RANGES)
 
 
 def _stamp(mirror: MirrorDB, first: int, last: int) -> tuple:
-    """Changes whenever the events of [first, last] may have: a settlement, a reading, a reorganisation."""
+    """Changes whenever the events of [first, last] may have: a settlement, a reading, a reorganisation.
+    Deals' deliveries need no count of their own: EnergyExchange meters an interval only before it is
+    settled, so they are mirrored before its IntervalSettled (the mirror follows blocks in order)."""
     return (mirror.meta("reorgs"), mirror.interval_event_count("IntervalSettled", first, last),
             mirror.interval_event_count("ReadingSubmitted", first, last))
 

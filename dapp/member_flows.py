@@ -1,4 +1,5 @@
-"""This member's settled community energy per interval, kept up to date from the event mirror.
+"""This member's settled local energy per interval, kept up to date from the event mirror: what the
+community key allocated and took, and what peer deals delivered (metered before the key shares).
 
 A year holds 35,000 intervals per member; the mirror filters event arguments with json_extract,
 so reading them all on every page view would be slow. MemberFlows reads each event once and
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from node.mirror.db import MirrorDB
 
 COMMUNITY = "Community"
+EXCHANGE = "EnergyExchange"
 _EVENTS = ("ReadingSubmitted", "MemberSettled", "IntervalSettled", "MemberProfileChanged")
 
 
@@ -24,9 +26,11 @@ class Flows:
 
     member_id: int | None = None
     version: int = 0  # changes whenever the figures below may have
-    allocated: dict[int, int] = field(default_factory=dict)  # MemberSettled.allocatedWh
+    allocated: dict[int, int] = field(default_factory=dict)  # MemberSettled.allocatedWh (deals excluded)
     settled_import: dict[int, int] = field(default_factory=dict)  # importWh of its settled readings
     sold: dict[int, int] = field(default_factory=dict)  # its export taken by the community
+    dealt_import: dict[int, int] = field(default_factory=dict)  # Wh peer deals delivered to it
+    dealt_export: dict[int, int] = field(default_factory=dict)  # Wh it delivered under peer deals
 
     def total(self, series: dict[int, int], first: int, stop: int) -> int:
         """Sum of `series` over intervals first <= i < stop."""
@@ -63,11 +67,12 @@ class MemberFlows:
                 if self._flows.member_id is None:
                     return self._flows  # not a member (yet): read again once the mirror has it
             mine = {"memberId": self._flows.member_id}  # filtered in SQL: a year holds 35,000 per member
+            queries = [(COMMUNITY, name, None if name == "IntervalSettled" else mine) for name in _EVENTS]
+            queries += [(EXCHANGE, "DeliveryRecorded", {side: self.account}) for side in ("consumer", "producer")]
             events = [
                 e
-                for name in _EVENTS
-                for e in mirror.events(event=name, contract=COMMUNITY, since_block=self._last_block + 1,
-                                       where=None if name == "IntervalSettled" else mine)
+                for contract, name, where in queries
+                for e in mirror.events(event=name, contract=contract, since_block=self._last_block + 1, where=where)
                 if e.block_number <= cursor  # later ones come with the next cursor
             ]
             events.sort(key=lambda e: (e.block_number, e.log_index))
@@ -82,6 +87,8 @@ class MemberFlows:
         args = event.args
         if event.event == "IntervalSettled":
             self._sold(event)
+        elif event.event == "DeliveryRecorded":
+            self._delivered(event)
         elif event.event == "ReadingSubmitted":
             self._readings[args["interval"]] = (args["importWh"], args["exportWh"])
         elif event.event == "MemberProfileChanged":
@@ -93,14 +100,22 @@ class MemberFlows:
             self._flows.settled_import[interval] = self._readings.get(interval, (0, 0))[0]
             self._flows.allocated[interval] = args["allocatedWh"]
 
+    def _delivered(self, event) -> None:
+        """A peer deal's delivery to or from the member."""
+        args = event.args
+        flows = self._flows.dealt_import if args["consumer"].lower() == self.account.lower() else self._flows.dealt_export
+        flows[args["interval"]] = flows.get(args["interval"], 0) + args["wh"]
+
     def _sold(self, event) -> None:
-        """Its share of the interval's allocation: ceil(allocated × own export / production), as
-        Community._book takes it, counted only while the member was a producer."""
+        """Its share of the interval's allocation: ceil(allocated × supply / production), as
+        Community._book takes it, counted only while the member was a producer. Its supply is its
+        export less what it delivered under peer deals, all known by now: EnergyExchange meters an
+        interval only before it is settled."""
         interval, production = event.args["interval"], event.args["productionWh"]
-        exported = self._readings.get(interval, (0, 0))[1]
-        if not production or not exported or not self._was_producer(event):
+        supply = self._readings.get(interval, (0, 0))[1] - self._flows.dealt_export.get(interval, 0)
+        if not production or supply <= 0 or not self._was_producer(event):
             return
-        self._flows.sold[interval] = -(-event.args["allocatedWh"] * exported // production)
+        self._flows.sold[interval] = -(-event.args["allocatedWh"] * supply // production)
 
     def _was_producer(self, event) -> bool:
         at = bisect.bisect_left(self._roles, (event.block_number, event.log_index))

@@ -12,8 +12,10 @@ document.addEventListener("DOMContentLoaded", () => {
     data: {
       labels: data.labels,
       datasets: [
+        series("From your deals", data.from_deals, "#7a5aa8"),
         series("From the community", data.from_community, css.getPropertyValue("--import").trim()),
         series("From the grid", data.from_grid, "#9aa59f"),
+        series("Under your deals", data.to_deals, "#b48a2c"),
         series("To the community", data.to_community, css.getPropertyValue("--export").trim()),
         series("To the grid", data.to_grid, "#c9d3cc"),
       ],

@@ -1,4 +1,4 @@
-"""The Settlements and bill page over a mirror of fabricated but exact Community events."""
+"""The Settlements and bill page over a mirror of fabricated but exact Community and EnergyExchange events."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from dappkit import ADDRESS, NOW  # noqa: E402
+from dappkit import ADDRESS, NOW, AuthActions  # noqa: E402
 from ledgerkit import Ledger  # noqa: E402
 
+from dapp import create_app  # noqa: E402
+from dapp.bill import CSV_COLUMNS  # noqa: E402
+from dapp.services import NodeServices  # noqa: E402
 from dapp.units import credits, energy  # noqa: E402
 from node.allocation import AllocationKey  # noqa: E402
-from node.settlement import MemberInterval, settle_interval  # noqa: E402
+from node.runtime.live import LiveSamples  # noqa: E402
+from node.settlement import settle_interval  # noqa: E402
 
 PRODUCER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 NEIGHBOUR = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -41,10 +45,7 @@ def ledger(services):
 
 
 def expected(ledger: Ledger, interval: int, key: AllocationKey | None = None, balances=None):
-    readings = ledger.readings[interval]
-    members = [MemberInterval(m, i, e, ledger.profiles[m]["producer"], ledger.profiles[m]["consumer"],
-                              ledger.profiles[m]["coefficient_ppm"], ledger.profiles[m]["priority"], 10**30)
-               for m, (i, e) in readings.items()]
+    members = ledger.member_intervals(interval, balance=10**30)
     return settle_interval(key if key is not None else ledger.key, ledger.price, members)
 
 
@@ -285,3 +286,290 @@ def test_every_key_is_explained_with_its_own_steps_and_matches_the_booking(clien
     assert "gives exactly what the chain booked" in page
     assert step in page
     assert f"Why did I get {energy(outcome.members[0].allocated_wh)}?" in page
+
+
+# -- peer deals: metered first, the community key shares what is left (issue 13) ----------------------
+
+DEAL_PRICE = 2 * 10**17  # 0.2 credits per kWh: 1000 Wh cost 0.2 credits, released as delivered
+CONSUMER_COLUMNS = ("import_wh", "from_deals_wh", "from_community_wh", "from_grid_wh")
+PRODUCER_COLUMNS = ("export_wh", "to_deals_wh", "to_community_wh", "to_grid_wh")
+
+
+@pytest.fixture
+def deal_ledger(services):
+    """This node (a consumer) buys 1000 Wh from the producer over two intervals; a neighbour buys only
+    from the community. At noon the deal takes 400 of the producer's 500 Wh, the neighbour gets 50 of
+    the 100 Wh left and 50 Wh are surplus; at 12:15 the deal takes its last 600 Wh of 900, and the key
+    shares the 300 Wh left over 400 + 100 Wh of demand."""
+    made = Ledger(start_time=int(NOW) - 3600)
+    me = made.add_member(ADDRESS, producer=False, consumer=True)
+    producer = made.add_member(PRODUCER, producer=True, consumer=False)
+    made.add_member(NEIGHBOUR, producer=False, consumer=True)
+    deal = made.deal(producer, me, 1000, DEAL_PRICE, NOON, NOON + 1)
+    made.interval(NOON, {1: (400, 0), 2: (0, 500), 3: (50, 0)}, deals=(deal,))
+    made.interval(NOON + 1, {1: (1000, 0), 2: (0, 900), 3: (100, 0)}, deals=(deal,))
+    made.write(services.config.mirror_path)
+    return made
+
+
+@pytest.fixture
+def client_of(node_config, clock):
+    """`client_of(account)`: a logged-in test client of another member's DApp over the same node files."""
+    made = []
+
+    def log_in(account: str):
+        services = NodeServices(node_config, account, clock, wall=clock, live=LiveSamples())
+        made.append(services)
+        client = create_app({"TESTING": True}, services=services).test_client()
+        AuthActions(client).login()
+        return client
+
+    yield log_in
+    for services in made:
+        services.close()
+
+
+def booked(ledger: Ledger, event: str, interval: int, member_id: int | None = None) -> dict:
+    return next(e.args for e in ledger.events if e.event == event and e.args.get("interval") == interval
+                and member_id in (None, e.args.get("memberId")))
+
+
+def test_a_deal_shows_on_the_consumers_bill_as_energy_and_credits_from_the_deal(client, auth, deal_ledger):
+    auth.login()
+
+    lines = rows(client.get("/bill/export.csv?date=2026-01-01"))
+
+    assert [tuple(int(line[c]) for c in CONSUMER_COLUMNS) for line in lines] == [(400, 400, 0, 0), (1000, 600, 240, 160)]
+    assert [line["deals_paid_credits"] for line in lines] == ["0.080000000000000000", "0.120000000000000000"]
+    assert [line["paid_credits"] for line in lines] == ["0.000000000000000000", "0.024000000000000000"]
+    assert [int(line["to_deals_wh"]) for line in lines] == [0, 0]
+
+
+def test_a_deal_shows_on_the_producers_bill_as_delivered_and_earned(client_of, deal_ledger):
+    producer = client_of(PRODUCER)
+
+    lines = rows(producer.get("/bill/export.csv?date=2026-01-01"))
+
+    assert [tuple(int(line[c]) for c in PRODUCER_COLUMNS) for line in lines] == [(500, 400, 50, 50), (900, 600, 300, 0)]
+    assert [line["deals_received_credits"] for line in lines] == ["0.080000000000000000", "0.120000000000000000"]
+    assert [line["received_credits"] for line in lines] == ["0.005000000000000000", "0.030000000000000000"]
+    assert [int(line["from_deals_wh"]) for line in lines] == [0, 0]
+
+
+def test_the_community_allocation_excludes_what_the_deal_delivered(client, auth, deal_ledger):
+    auth.login()
+
+    lines = rows(client.get("/bill/export.csv?date=2026-01-01"))
+
+    settled = [booked(deal_ledger, "IntervalSettled", NOON + n) for n in range(2)]
+    assert [(s["productionWh"], s["allocatedWh"]) for s in settled] == [(100, 50), (300, 300)]
+    assert [booked(deal_ledger, "MemberSettled", NOON + n, 1)["allocatedWh"] for n in range(2)] == [0, 240]
+    assert [int(line["from_community_wh"]) for line in lines] == [0, 240]
+
+
+def test_the_reference_check_agrees_with_a_settlement_that_left_the_dealt_energy_out(client, auth, deal_ledger):
+    auth.login()
+
+    day = client.get("/bill/?date=2026-01-01").get_data(as_text=True)
+    pages = [client.get(f"/bill/interval/{NOON + n}").get_data(as_text=True) for n in range(2)]
+
+    assert "differs from the reference" not in day
+    assert ["gives exactly what the chain booked" in page for page in pages] == [True, True]
+
+
+def test_a_settlement_that_shares_the_dealt_energy_again_is_flagged(client, auth, services):
+    made = Ledger(start_time=int(NOW) - 3600)
+    made.add_member(ADDRESS, producer=False, consumer=True)
+    made.add_member(PRODUCER, producer=True, consumer=False)
+    deal = made.deal(2, 1, 1000, DEAL_PRICE, NOON, NOON)
+    for member_id, reading in {1: (400, 0), 2: (0, 500)}.items():
+        made.submit(NOON, member_id, *reading)
+    made.deliver(NOON, deal)
+    made.settle(NOON, count_deals=False)  # a Community that does not know about deals: 400 Wh paid twice
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get(f"/bill/interval/{NOON}").get_data(as_text=True)
+    day = client.get("/bill/?date=2026-01-01").get_data(as_text=True)
+
+    assert "production: reference 100 Wh, chain 500 Wh (the 400 Wh delivered under peer deals were shared again)" in page
+    assert "differs from the reference settlement in 1 interval" in day
+
+
+def test_the_csv_keeps_its_columns_and_adds_the_deal_columns_at_the_end(client, auth, deal_ledger):
+    auth.login()
+
+    response = client.get("/bill/export.csv?date=2026-01-01")
+
+    header = response.get_data(as_text=True).splitlines()[0].split(",")
+    assert header[:15] == ["interval", "interval_start_local", "reported", "import_wh", "export_wh", "from_community_wh",
+                           "from_grid_wh", "to_community_wh", "to_grid_wh", "paid_credits", "received_credits",
+                           "net_credits", "owed_credits", "price_credits_per_kwh", "allocation_key"]
+    assert header[15:] == ["from_deals_wh", "deals_paid_credits", "to_deals_wh", "deals_received_credits",
+                           "total_net_credits"]
+    assert header == list(CSV_COLUMNS)
+    last = rows(response)[1]
+    assert (last["net_credits"], last["total_net_credits"]) == ("-0.024000000000000000", "-0.144000000000000000")
+
+
+def test_the_day_page_shows_the_deals_apart_and_nets_every_credit(client, auth, deal_ledger):
+    auth.login()
+
+    page = client.get("/bill/?date=2026-01-01").get_data(as_text=True)
+
+    assert "<h2>From your deals</h2><p class=\"figure import\">1.00 kWh</p>" in page
+    assert "0.20 credits paid through the deals" in page
+    assert "<h2>From the community</h2><p class=\"figure import\">240 Wh</p>" in page
+    assert "<h2>From the grid</h2><p class=\"figure\">160 Wh</p>" in page
+    assert "<h2>Net credits</h2><p class=\"figure\">-0.22 credits</p>" in page
+    assert "-0.02 credits with the community" in page and "-0.20 credits through deals" in page
+    assert '"from_deals": [400, 600]' in page
+
+
+def test_the_month_page_totals_the_deals_per_day(client, auth, deal_ledger):
+    auth.login()
+
+    page = client.get("/bill/?month=2026-01").get_data(as_text=True)
+
+    assert "<th class=\"num\">From deals</th>" in page
+    assert '"from_deals": [1000, 0' in page
+    assert 'colspan="12" class="empty">nothing settled' in page
+
+
+def test_the_why_page_tells_the_deal_first_then_what_the_key_shared(client, auth, deal_ledger):
+    auth.login()
+
+    page = client.get(f"/bill/interval/{NOON + 1}").get_data(as_text=True)
+
+    deal = "600 Wh of your import came through deal #1 at 0.200 credits/kWh (0.1200 credits paid through the deal)"
+    assert deal in page
+    assert "The community key shared what your deals left:" in page
+    assert page.index(deal) < page.index("Production P is the export of the members with the producer role, less what")
+    assert "⌊300 · 400 / 500⌋ = 240 Wh" in page
+    assert "600 Wh came through your deals first" in page
+    assert "gives exactly what the chain booked" in page
+
+
+def test_the_why_page_of_the_producer_tells_what_it_delivered_and_earned(client_of, deal_ledger):
+    producer = client_of(PRODUCER)
+
+    page = " ".join(producer.get(f"/bill/interval/{NOON}").get_data(as_text=True).split())  # as the browser shows it
+
+    assert "400 Wh of your export went to deal #1 at 0.200 credits/kWh (0.0800 credits earned through the deal)" in page
+    assert "400 Wh under your deals (0.0800 credits earned through them), 50 Wh to the community, 50 Wh to the grid" in page
+
+
+def test_the_why_page_shows_other_members_deals_only_as_the_intervals_total(client, auth, services):
+    made = Ledger(start_time=int(NOW) - 3600)
+    made.add_member(ADDRESS, producer=False, consumer=True)
+    made.add_member(PRODUCER, producer=True, consumer=False)
+    made.add_member(NEIGHBOUR, producer=False, consumer=True)
+    deal = made.deal(2, 3, 5000, 3 * 10**17, NOON, NOON)
+    made.interval(NOON, {1: (400, 0), 2: (0, 777), 3: (333, 0)}, deals=(deal,))  # the deal takes the neighbour's 333 Wh
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get(f"/bill/interval/{NOON}").get_data(as_text=True)
+
+    assert "Peer deals between other members came first; the community key shared what they left:" in page
+    assert "deal #" not in page and "0.300 credits/kWh" not in page and "333 Wh" not in page
+    assert "777 Wh" not in page  # the producer's export before its deal: 444 Wh are shown, what the key shared
+    assert "444 Wh" in page
+    assert "gives exactly what the chain booked" in page
+
+
+def test_the_now_page_counts_deal_energy_as_local_and_shows_it_apart(client, auth, clock, deal_ledger):
+    clock.now = (NOON + 3) * 900
+    auth.login()
+
+    today = client.get("/now/api/summary").get_json()["today"]
+    page = client.get("/now/").get_data(as_text=True)
+
+    assert (today["from_deals_wh"], today["allocated_wh"], today["settled_import_wh"]) == (1000, 240, 1400)
+    assert today["self_sufficiency"] == pytest.approx(1240 / 1400)
+    assert "240 Wh from the community and 1.00 kWh through your deals of 1.40 kWh" in page
+
+
+def test_the_producers_now_page_counts_only_the_export_left_after_deals_as_taken_by_the_community(client_of, clock,
+                                                                                                   deal_ledger):
+    clock.now = (NOON + 3) * 900
+    producer = client_of(PRODUCER)
+
+    today = producer.get("/now/api/summary").get_json()["today"]
+    page = producer.get("/now/").get_data(as_text=True)
+
+    assert (today["to_deals_wh"], today["sold_wh"]) == (1000, 50 + 300)
+    assert "350 Wh of it taken by the community, 1.00 kWh delivered under your deals, in settled intervals" in page
+
+
+DEAL_ANVIL_PORT = 18721
+
+
+def test_a_deal_on_the_real_contracts_is_billed_once_and_the_reference_agrees(client, auth, services, clock):
+    """A deal metered by the real EnergyExchange before the real Community settles the interval: the
+    bill's deal and community figures are the chain's DeliveryRecorded and MemberSettled, and the
+    reference (node.settlement with the deals subtracted) agrees with the chain."""
+    from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+    from node.chain.client import connect
+    from node.chain.contracts import CommunityContracts, load_abis
+    from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
+    from node.mirror.db import MirrorDB
+    from node.mirror.mirror import EventMirror
+    from web3.logs import DISCARD
+
+    with EmbeddedAnvil(AnvilSettings(port=DEAL_ANVIL_PORT)) as anvil:
+        w3 = connect(anvil.url)
+        start = (w3.eth.get_block("latest")["timestamp"] // 86400 + 1) * 86400 + 11 * 3600  # a later day, 11:00 UTC
+
+        def set_time(moment: int) -> None:
+            w3.provider.make_request("evm_setTime", [moment])
+            w3.provider.make_request("evm_mine", [])
+
+        def send(call, account: str):
+            receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": account}))
+            assert receipt["status"] == 1
+            return receipt
+
+        set_time(start)
+        local = LocalCommunity(w3)
+        me, producer, neighbour = (dev_account(n).address for n in (1, 2, 3))
+        local.admit(me, producer=True, consumer=True)
+        local.admit(producer, producer=True, consumer=False)
+        local.admit(neighbour, producer=False, consumer=True)
+        community, exchange, token = (local.contracts[name] for name in ("Community", "EnergyExchange", "EnergyToken"))
+        interval = start // INTERVAL + 1
+        posted = send(exchange.functions.postOffer(1000, DEAL_PRICE, interval, interval), producer)
+        offer_id = exchange.events.OfferPosted().process_receipt(posted, errors=DISCARD)[0].args.offerId
+        local.send(token.functions.issue(me, 10**18, b"\x00" * 32))
+        send(token.functions.approve(exchange.address, 1000 * DEAL_PRICE // 1000), me)
+        send(exchange.functions.accept(offer_id), me)
+        set_time((interval + 1) * INTERVAL + 1)
+        for account, (import_wh, export_wh) in ((me, (400, 100)), (producer, (0, 800)), (neighbour, (300, 0))):
+            send(community.functions.submitReading(interval, import_wh, export_wh), account)
+        metered = send(exchange.functions.recordDelivery(offer_id), me)
+        delivery = exchange.events.DeliveryRecorded().process_receipt(metered, errors=DISCARD)[0].args
+        set_time((interval + 1) * INTERVAL + GRACE + 1)
+        receipt = send(community.functions.settle(interval), local.admin)
+        booked = {e.args.memberId: e.args for e in community.events.MemberSettled().process_receipt(receipt, errors=DISCARD)}
+        surplus = community.functions.surplusOf(me).call()
+        contracts = CommunityContracts(w3, local.deployment, load_abis(MANIFEST))
+        mirror = MirrorDB(services.config.mirror_path)
+        try:
+            EventMirror(w3, contracts, mirror).poll()
+        finally:
+            mirror.close()
+    clock.now = (interval + 2) * INTERVAL
+    day = datetime.fromtimestamp(interval * INTERVAL, services.timezone).date()
+    auth.login()
+
+    line = rows(client.get(f"/bill/export.csv?date={day.isoformat()}"))[0]
+    page = client.get(f"/bill/interval/{interval}").get_data(as_text=True)
+
+    assert (delivery.wh, delivery.tokens) == (400, 400 * DEAL_PRICE // 1000)  # min(due, 800 exported, 400 imported)
+    assert (int(line["from_deals_wh"]), line["deals_paid_credits"]) == (delivery.wh, f"0.{delivery.tokens:018d}")
+    assert (int(line["from_community_wh"]), int(line["from_grid_wh"])) == (booked[1].allocatedWh, 0)
+    assert booked[1].allocatedWh == 0  # the deal covered my whole import: the key shares none of it again
+    assert (int(line["to_community_wh"]), int(line["to_grid_wh"])) == (100 - surplus, surplus)
+    assert booked[3].allocatedWh == 300  # the neighbour: the 800 − 400 + 100 Wh the deal left cover its import
+    assert "gives exactly what the chain booked" in page
+    assert f"400 Wh of your import came through deal #{offer_id} at 0.200 credits/kWh" in page

@@ -73,6 +73,7 @@ def test_summary_gives_todays_energy_and_self_sufficiency_from_store_and_mirror(
     assert summary["today"] == {
         "day": "2026-01-01", "import_wh": 360, "export_wh": 780, "elapsed_intervals": 9, "complete_intervals": 8,
         "settled_intervals": 3, "allocated_wh": 90, "settled_import_wh": 180, "sold_wh": 150, "self_sufficiency": 0.5,
+        "from_deals_wh": 0, "to_deals_wh": 0,
     }
     assert summary["now"] == NOW
     assert summary["self_sufficiency_definition"].startswith("Self-sufficiency: the share of today's grid import")
