@@ -1,5 +1,5 @@
 """The Market page: my energy certificates (mint, list, unlist, retire), other members' listings,
-sending credits to a member with a confirmation step, and open energy offers."""
+sending credits to a member with a confirmation step, and a summary of the energy offers (dapp.offers)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from dapp.pseudonyms import pseudonyms
 from dapp.transactions import recent_actions, request_action
 from dapp.units import TOKEN_DECIMALS
 from node.errors import NodeError
-from node.exchange.deals import OPEN, Deal, deals
 
 bp = Blueprint("market", __name__, url_prefix="/market")
 
 MARKET_ACTIONS = ("mint_certificate", "list_certificate", "unlist_certificate", "buy_certificate",
-                  "retire_certificate", "send_tokens", "accept_offer")
+                  "retire_certificate", "send_tokens")  # offers have their own page and activity
 CLAIM_MAX_CHARS = 200
 _CREDITS = re.compile(r"[0-9]{1,15}(\.[0-9]{1,18})?")  # ASCII digits only: int() takes any script's
 _WHOLE = re.compile(r"[0-9]{1,12}")
@@ -61,28 +60,28 @@ class Transfer:
 @bp.route("/")
 @login_required
 def page():
+    from dapp.offers import summary  # dapp.offers builds on this module's wallet and credits
+
     services = current_app.extensions["gridcommons"]
     me = services.address
     length = _interval_length(services)
     with services.mirror() as mirror:
         found = certificates(mirror)
         members = _members(mirror)
-        offers = _open_offers(services, deals(mirror).values(), length)
     actions = recent_actions(MARKET_ACTIONS, limit=12)
-    names = pseudonyms(sorted({*members, *(c.producer for c in found.values()), *(o.producer for o in offers)}))
+    names = pseudonyms(sorted({*members, *(c.producer for c in found.values())}))
     return render_template(
         "market.html",
         me=me,
         mine=held_by(found, me),
         listings=listings(found, me),
-        offers=offers,
-        wallet=_wallet(services),
+        offers=summary(services),
+        wallet=wallet_of(services),
         members=[(names[account], account) for account in members if account != me],
         who=lambda account: "you" if account == me else names.get(account, "a former member"),
         actions=actions,
         open_by_certificate={a.params.get("token_id"): a for a in reversed(actions) if not a.done},
         claim_max=CLAIM_MAX_CHARS,
-        offer_cost=offer_cost,
         interval_length=length,
     )
 
@@ -95,7 +94,7 @@ def page():
 def mint():
     services = current_app.extensions["gridcommons"]
     wh = _whole(request.form.get("wh", ""), "energy to certify (Wh)")
-    wallet = _wallet(services)
+    wallet = wallet_of(services)
     if wallet.reachable and not wallet.producer:
         raise BadRequest("Only producer members mint certificates, and this account is not one.")
     if wallet.reachable and wh > wallet.surplus_wh:
@@ -207,48 +206,13 @@ def _transfer_request() -> Transfer:
         raise BadRequest("That is this node's own account: choose another recipient.")
     amount_text = request.form.get("amount", "").strip()
     amount = parse_credits(amount_text, "amount")
-    wallet = _wallet(services)
+    wallet = wallet_of(services)
     if wallet.reachable and amount > wallet.balance:
         raise BadRequest(f"You have {exact_credits(wallet.balance)}: send at most that.")
     return Transfer(to, amount, amount_text, wallet.balance)
 
 
-# -- energy offers ----------------------------------------------------------------------------
-
-
-@bp.route("/offers/<int:offer_id>/accept", methods=["POST"])
-@login_required
-def accept_offer(offer_id: int):
-    services = current_app.extensions["gridcommons"]
-    with services.mirror() as mirror:
-        offer = deals(mirror).get(offer_id)
-    if offer is None:
-        abort(404)
-    if offer.state != OPEN:
-        raise BadRequest(f"Offer {offer_id} is {offer.state}: only open offers can be accepted.")
-    if offer.producer == services.address:
-        raise BadRequest(f"Offer {offer_id} is your own.")
-    cost = offer_cost(offer)
-    wallet = _wallet(services)
-    if wallet.reachable and cost > wallet.balance:
-        raise BadRequest(f"The offer costs {exact_credits(cost)} and you have {exact_credits(wallet.balance)}.")
-    return _queued("accept_offer", {"offer_id": offer_id, "cost": cost},
-                   f"accept offer {offer_id}: {offer.wh} Wh for {exact_credits(cost)}")
-
-
-def offer_cost(offer: Deal) -> int:
-    """What the consumer escrows, as the contract computes it: ⌊wh · price per kWh / 1000⌋."""
-    return offer.wh * offer.price_per_kwh // 1000
-
-
-def _open_offers(services, all_deals, length: int | None) -> list[Deal]:
-    """Other members' offers still open whose window has not started (the contract refuses those)."""
-    now = services.clock()
-    return [
-        deal for deal in all_deals
-        if deal.state == OPEN and deal.producer != services.address
-        and (length is None or deal.first_interval * length > now)
-    ]
+# -- inputs and figures -----------------------------------------------------------------------
 
 
 def _interval_length(services) -> int | None:
@@ -257,16 +221,13 @@ def _interval_length(services) -> int | None:
         return outbox.interval_length
 
 
-# -- inputs and figures -----------------------------------------------------------------------
-
-
-def parse_credits(text: str, what: str) -> int:
+def parse_credits(text: str, what: str, allow_zero: bool = False) -> int:
     """Credits as typed ('1.5') -> token units (1500000000000000000), exactly: Decimal, never float."""
     text = text.strip()
     if not _CREDITS.fullmatch(text):
         raise BadRequest(f"Write the {what} in credits with a dot for decimals, e.g. 1.5 (at most 18 decimals).")
     units = int(Decimal(text).scaleb(TOKEN_DECIMALS, Context(prec=40)))
-    if units <= 0:
+    if units <= 0 and not allow_zero:
         raise BadRequest(f"The {what} must be more than 0 credits.")
     return units
 
@@ -301,7 +262,7 @@ def _members(mirror) -> list[str]:
     return [account for account, active in CommunityHistory(mirror).membership.items() if active]
 
 
-def _wallet(services) -> Wallet:
+def wallet_of(services) -> Wallet:
     """This account's credits, producer role and certifiable surplus, live from the chain."""
     try:
         chain = services.chain()

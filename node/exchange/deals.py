@@ -25,6 +25,9 @@ class Deal:
     delivered_wh: int
     paid: int
     state: str
+    # (interval, Wh, tokens released) per metered interval, in metering order.
+    deliveries: tuple[tuple[int, int, int], ...] = ()
+    refunded: int = 0  # what went back to the consumer when the deal expired or was cancelled
 
 
 def deals(mirror: MirrorDB) -> dict[int, Deal]:
@@ -37,6 +40,7 @@ def deals(mirror: MirrorDB) -> dict[int, Deal]:
             out[offer_id] = dict(
                 offer_id=offer_id, producer=a["producer"], consumer=None, wh=a["wh"], price_per_kwh=a["pricePerKWh"],
                 first_interval=a["firstInterval"], last_interval=a["lastInterval"], delivered_wh=0, paid=0, state=OPEN,
+                deliveries=(), refunded=0,
             )
             continue
         deal = out.get(offer_id)
@@ -45,13 +49,16 @@ def deals(mirror: MirrorDB) -> dict[int, Deal]:
         if event.event == "OfferAccepted":
             deal.update(consumer=a["consumer"], state=ACCEPTED)
         elif event.event == "DeliveryRecorded":
-            deal.update(delivered_wh=deal["delivered_wh"] + a["wh"], paid=deal["paid"] + a["tokens"])
+            deal.update(delivered_wh=deal["delivered_wh"] + a["wh"], paid=deal["paid"] + a["tokens"],
+                        deliveries=(*deal["deliveries"], (a["interval"], a["wh"], a["tokens"])))
         elif event.event == "ExchangeCompleted":
             deal.update(state=COMPLETED)
         elif event.event == "ExchangeExpired":
-            deal.update(state=EXPIRED)
-        elif event.event in ("OfferCancelled", "ExchangeCancelled"):
+            deal.update(state=EXPIRED, refunded=a["refunded"])
+        elif event.event == "OfferCancelled":
             deal.update(state=CANCELLED)
+        elif event.event == "ExchangeCancelled":
+            deal.update(state=CANCELLED, refunded=a["refunded"])
     return {offer_id: Deal(**deal) for offer_id, deal in out.items()}
 
 

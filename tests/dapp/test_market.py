@@ -1,31 +1,22 @@
 """The Market page: certificates from mirrored events, the requests it queues (exact parameters),
-the send-credits confirmation step, and a certificate sale on the real contracts on anvil."""
+the send-credits confirmation step, the offers summary, and a certificate sale on the real contracts
+on anvil. The energy offers themselves are tested in test_offers.py."""
 
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pytest
-from dappkit import ADDRESS, PASSWORD, AuthActions
+from dappkit import ADDRESS
+from offerkit import Household, queued, refused
 
-from dapp import create_app
-from dapp.cli import set_password
 from dapp.errors import BadRequest
 from dapp.market import exact_credits, parse_credits
 from dapp.pseudonyms import pseudonym
-from dapp.services import NodeServices
-from node import config as config_module
-from node.actions.queue import ActionQueue
-from node.actions.runner import ActionRunner
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
-from node.chain.contracts import CommunityContracts, load_abis
-from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
-from node.chain.sender import TransactionSender
+from node.chain.devnet import GRACE, INTERVAL, LocalCommunity, dev_account
 from node.mirror.db import MirrorDB, MirroredEvent
-from node.mirror.mirror import EventMirror
 
 OTHER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"  # anvil's dev account 2
 THIRD = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"  # anvil's dev account 3
@@ -78,19 +69,6 @@ def market(node_config):
     return node_config
 
 
-def queued(config) -> list[tuple[str, dict]]:
-    queue = ActionQueue(config.actions_path, lambda: 0.0)
-    try:
-        return [(a.kind, a.params) for a in reversed(queue.recent(20))]
-    finally:
-        queue.close()
-
-
-def refused(response) -> str:
-    assert response.status_code == 400
-    return response.get_data(as_text=True)
-
-
 # -- the page ---------------------------------------------------------------------------------
 
 
@@ -127,33 +105,27 @@ def test_send_form_offers_current_members_but_not_me_nor_a_removed_one(client, a
     assert ADDRESS not in picker and THIRD not in picker
 
 
-def test_page_lists_other_members_open_offers_with_their_cost(client, auth, market):
+def test_page_summarises_other_members_open_offers_and_links_to_the_order_book(client, auth, market):
     auth.login()
 
-    offers = client.get("/market/").get_data(as_text=True).split("<h2>Open energy offers</h2>")[1]
+    offers = client.get("/market/").get_data(as_text=True).split("<h2>Energy offers</h2>")[1]
 
-    assert "/market/offers/7/accept" in offers and "0.4000 credits" in offers  # 2000 Wh at 0.2 credits/kWh
-    assert "/market/offers/8/accept" not in offers  # my own
+    assert "1 open offer from neighbours" in offers and "the cheapest at 0.200 credits/kWh" in offers  # offer 7
+    assert "Your offers and deals still open or running: 1." in offers  # offer 8, my own
+    assert 'href="/market/offers/"' in offers
 
 
-def test_once_the_interval_length_is_known_offers_show_their_window_and_started_ones_are_hidden(client, auth, market, clock):
+def test_certificates_show_when_their_surplus_was_settled_once_the_interval_length_is_known(client, auth, market,
+                                                                                          clock):
     from node.submit.outbox import Outbox
 
     outbox = Outbox(market.outbox_path)
     outbox.start_at(int(clock.now) // 900, 900)
     outbox.close()
-    mirror = MirrorDB(market.mirror_path)
-    started = event(41, "EnergyExchange", "OfferPosted", offerId=9, producer=OTHER, wh=100, pricePerKWh=10**17,
-                    firstInterval=int(clock.now) // 900, lastInterval=int(clock.now) // 900 + 1)
-    mirror.append([started], {}, 41, 32)
-    mirror.close()
     auth.login()
 
     page = client.get("/market/").get_data(as_text=True)
 
-    offers = page.split("<h2>Open energy offers</h2>")[1]
-    assert "/market/offers/7/accept" in offers and "/market/offers/9/accept" not in offers
-    assert "2026-03-08 21:00 CET – 22:00" in offers  # intervals 1970000-1970003 of 900 s
     assert "surplus settled up to 2026-01-01 01:15 CET" in page  # certificate #1: interval 1963584 ends 00:15 UTC
 
 
@@ -350,65 +322,11 @@ def test_amounts_are_parsed_and_shown_exactly():
         parse_credits("1e3", "amount")
 
 
-# -- energy offers ----------------------------------------------------------------------------
-
-
-def test_accept_queues_the_offer_with_its_cost(auth, market):
-    auth.login()
-
-    auth.post("/market/offers/7/accept")
-
-    assert queued(market) == [("accept_offer", {"offer_id": 7, "cost": 4 * 10**17})]
-
-
-def test_accept_refuses_my_own_offer_and_an_unknown_one(auth, market):
-    auth.login()
-
-    assert "Offer 8 is your own." in refused(auth.post("/market/offers/8/accept"))
-    assert auth.post("/market/offers/99/accept").status_code == 404
-    assert queued(market) == []
-
-
 # -- on the real contracts: a producer's certificate sold to a neighbour --------------------------
 
 ANVIL_PORT = 18740
 EXPORT_WH, IMPORTS_WH = 5000, (1000, 500)
 SURPLUS_WH = EXPORT_WH - sum(IMPORTS_WH)
-
-
-class Member:
-    """One household: its DApp (test client, logged in), its event mirror and its node's action runner."""
-
-    def __init__(self, root, name: str, account, rpc: str, deployment, w3, clock):
-        root.mkdir()
-        (root / "deployment.json").write_text(json.dumps(asdict(deployment)))
-        (root / "node.toml").write_text(
-            f'[node]\nname = "{name}"\ndata_dir = "data"\n'
-            f'[chain]\nrpc = "{rpc}"\ndeployment = "deployment.json"\nmanifest = "{MANIFEST}"\nkeystore = "key.json"\n'
-        )
-        self.config = config_module.load(root / "node.toml")
-        set_password(self.config, PASSWORD)
-        self.account = account
-        self.services = NodeServices(self.config, account.address, clock, wall=time.time)
-        self.client = create_app({"TESTING": True}, services=self.services).test_client()
-        self.auth = AuthActions(self.client)
-        self.auth.login()
-        contracts = CommunityContracts(w3, deployment, load_abis(MANIFEST))
-        self.mirror_db = MirrorDB(self.config.mirror_path)
-        self.mirror = EventMirror(w3, contracts, self.mirror_db)
-        self.queue = ActionQueue(self.config.actions_path, time.time)
-        self.runner = ActionRunner(self.queue, contracts, TransactionSender(w3, account, contracts), time.time)
-
-    def page(self) -> str:
-        return self.client.get("/market/").get_data(as_text=True)
-
-    def last_action(self):
-        return self.queue.recent(1)[0]
-
-    def close(self) -> None:
-        self.queue.close()
-        self.mirror_db.close()
-        self.services.close()
 
 
 @pytest.fixture(scope="module")
@@ -449,7 +367,7 @@ def settled_community(anvil, tmp_path):
     set_time((interval + 1) * INTERVAL + GRACE + 1)
     community.send(hub.functions.settle(interval))
     clock = lambda: float(w3.eth.get_block("latest")["timestamp"])  # noqa: E731 - node time follows the chain
-    members = {name: Member(tmp_path / name, name, account, anvil.url, deployment, w3, clock)
+    members = {name: Household(tmp_path / name, name, account, anvil.url, deployment, w3, clock)
                for name, account in (("producer", producer), ("buyer", buyer), ("latecomer", latecomer))}
     yield members, certificates, token
     for member in members.values():
