@@ -4,7 +4,7 @@ A day has one slot per 15-minute interval (92 or 100 on DST days), from the stor
 week or month one per day and a year one per month, from the store's aggregates (which read the
 interval table, never raw readings). Community figures come from this member's settlements:
 `allocated` is what the community's production covered of its import, `sold` its export the
-community took (see dapp.member_flows).
+community took, and the deal figures what peer deals delivered to it and by it (see dapp.member_flows).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Slot:
     export_wh: int | None
     allocated_wh: int
     sold_wh: int
+    from_deals_wh: int  # import that peer deals delivered (paid through the deal, not the key)
+    to_deals_wh: int  # export delivered under peer deals
     complete_intervals: int
     expected_intervals: int
     elapsed_intervals: int  # intervals that have ended by now
@@ -63,6 +65,8 @@ class Series:
             "export_wh": [s.export_wh for s in slots],
             "allocated_wh": [s.allocated_wh for s in slots],
             "sold_to_community_wh": [s.sold_wh for s in slots],
+            "from_deals_wh": [s.from_deals_wh for s in slots],
+            "to_deals_wh": [s.to_deals_wh for s in slots],
             "complete_intervals": [s.complete_intervals for s in slots],
             "expected_intervals": [s.expected_intervals for s in slots],
             "missing_intervals": [s.missing_intervals for s in slots],
@@ -71,6 +75,8 @@ class Series:
                 "export_wh": self.total("export_wh"),
                 "allocated_wh": self.total("allocated_wh"),
                 "sold_to_community_wh": self.total("sold_wh"),
+                "from_deals_wh": self.total("from_deals_wh"),
+                "to_deals_wh": self.total("to_deals_wh"),
                 "complete_intervals": self.total("complete_intervals"),
                 "expected_intervals": self.total("expected_intervals"),
                 "elapsed_intervals": self.total("elapsed_intervals"),
@@ -91,6 +97,8 @@ def series(store: MeterStore, flows: Flows, period: str, day: date, now: float, 
         return Slot(label, start, end, imported, exported,
                     flows.total(flows.allocated, start // length, end // length),
                     flows.total(flows.sold, start // length, end // length),
+                    flows.total(flows.dealt_import, start // length, end // length),
+                    flows.total(flows.dealt_export, start // length, end // length),
                     complete, expected, elapsed)
 
     if period == "day":

@@ -26,6 +26,10 @@ document.addEventListener("DOMContentLoaded", async () => {
         bars("Exported (Wh)", data.export_wh, colour("--export") || "#2f7d4f"),
         bars("From the community (Wh)", data.allocated_wh, "#3566a8"),
         bars("Sold to the community (Wh)", data.sold_to_community_wh, "#7a4fa0"),
+        ...(data.totals.from_deals_wh || data.totals.to_deals_wh ? [
+          bars("From your deals (Wh)", data.from_deals_wh, "#2b8a8a"),
+          bars("Under your deals (Wh)", data.to_deals_wh, "#a8782b"),
+        ] : []),
       ],
     },
     options: {

@@ -51,9 +51,9 @@ class Events:
         self.index = 0
         return self
 
-    def emit(self, name: str, **args) -> "Events":
+    def emit(self, name: str, contract: str = "Community", **args) -> "Events":
         self.events.append(MirroredEvent(self.number, self.index, f"0x{self.number:064x}", 1_700_000_000 + self.number,
-                                         f"0x{self.number:062x}{self.index:02x}", "Community", name, args))
+                                         f"0x{self.number:062x}{self.index:02x}", contract, name, args))
         self.index += 1
         return self
 
@@ -68,6 +68,11 @@ class Events:
     def reading(self, interval: int, member_id: int, import_wh: int, export_wh: int) -> "Events":
         return self.emit("ReadingSubmitted", interval=interval, memberId=member_id, importWh=import_wh,
                          exportWh=export_wh)
+
+    def delivered(self, interval: int, producer: str, consumer: str, wh: int, offer_id: int = 1) -> "Events":
+        """EnergyExchange metering `wh` of a deal in `interval` (before the interval is settled)."""
+        return self.emit("DeliveryRecorded", contract="EnergyExchange", offerId=offer_id, producer=producer,
+                         consumer=consumer, interval=interval, wh=wh, tokens=0)
 
     def settled(self, interval: int, allocations: dict[int, int], production_wh: int) -> "Events":
         """One settlement, as Community.settle logs it: each member, then the interval."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from energykit import ME, NEIGHBOUR, community, local, write_meter
+from energykit import ADDRESS, ME, NEIGHBOUR, NEIGHBOUR_ADDRESS, community, local, write_meter
 
 from node.mirror.db import MirrorDB
 
@@ -96,6 +96,7 @@ def test_day_series_has_every_quarter_hour_with_the_communitys_share(client, aut
     assert day["missing_intervals"] == [0] * 12 + [1] + [0] * 83
     assert day["totals"] == {
         "import_wh": 8640, "export_wh": 2880, "allocated_wh": 100, "sold_to_community_wh": 165,
+        "from_deals_wh": 0, "to_deals_wh": 0,
         "complete_intervals": 95, "expected_intervals": 96, "elapsed_intervals": 96, "missing_intervals": 1,
     }
     assert (day["period"], day["date"], day["first_day"], day["last_day"]) == ("day", "2026-03-02", "2026-03-02",
@@ -127,6 +128,7 @@ def test_week_series_sums_each_day_from_the_stores_aggregate(client, auth, week_
     assert week["missing_intervals"] == [1, 72, 48, 0, 0, 0, 0]  # node time is Wednesday noon
     assert week["totals"] == {
         "import_wh": 10800, "export_wh": 2880, "allocated_wh": 130, "sold_to_community_wh": 165,
+        "from_deals_wh": 0, "to_deals_wh": 0,
         "complete_intervals": 119, "expected_intervals": 672, "elapsed_intervals": 240, "missing_intervals": 121,
     }
     assert (week["first_day"], week["last_day"]) == ("2026-03-02", "2026-03-08")
@@ -279,3 +281,22 @@ def test_page_of_a_future_day_says_it_has_not_started(client, auth):
 
     assert "This day has not started yet: pick an earlier one." in page
     assert "not yet" in page
+
+
+def test_deal_energy_is_its_own_series_and_never_also_from_the_community(client, auth, node_config, clock):
+    clock.now = local(2026, 3, 2, 1)
+    write_meter(node_config, clock, MONDAY, clock.now, import_w=lambda ts: 360, export_w=lambda ts: 0)
+    first = MONDAY // 900
+    events = community()
+    # 60 of the 90 Wh came through a deal with the neighbour; the key covered 20 of the other 30.
+    events.block().reading(first, ME, 90, 0).delivered(first, NEIGHBOUR_ADDRESS, ADDRESS, 60)
+    events.settled(first, {ME: 20}, 20)
+    events.write(node_config)
+    auth.login()
+
+    day = series(client, period="day", date="2026-03-02")
+    page = client.get("/history/?period=day&date=2026-03-02").get_data(as_text=True)
+
+    assert (day["from_deals_wh"][0], day["allocated_wh"][0], day["to_deals_wh"][0]) == (60, 20, 0)
+    assert (day["totals"]["from_deals_wh"], day["totals"]["allocated_wh"]) == (60, 20)
+    assert "Through your deals" in page
