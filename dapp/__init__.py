@@ -19,8 +19,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from dapp.errors import DappError
 
 # One blueprint per page or API, in menu order: module dapp.<name> defines `bp`.
-FEATURES = ("now", "history", "forecast", "community", "bill", "market", "consents", "relays", "health", "alerts",
-            "transactions", "data_api", "vendor", "join")
+FEATURES = ("now", "history", "forecast", "community", "bill", "market", "offers", "trading", "consents", "relays",
+            "health", "alerts", "transactions", "data_api", "vendor", "join")
 MENU = (
     ("now.page", "Now"),
     ("history.page", "History"),
@@ -28,6 +28,7 @@ MENU = (
     ("community.page", "Community"),
     ("bill.page", "Settlements"),
     ("market.page", "Market"),
+    ("trading.page", "Trading"),
     ("consents.page", "Consents"),
     ("relays.page", "Relays"),
     ("health.page", "Node"),

@@ -80,14 +80,57 @@ class ClockConfig:
     wall_start: float | None = None
 
 
+# Which day a producer's offers are for: tomorrow's forecast, or what is left of today (demos).
+OFFER_DAYS = ("tomorrow", "today")
+
+
 @dataclass(frozen=True)
 class ExchangeConfig:
-    """Accept neighbours' offers automatically when the battery runs low."""
+    """The household's trading rules: accept neighbours' offers, and offer its own forecast surplus.
 
-    auto_accept: bool = False
-    battery_below_pct: float = 20.0
-    max_wh: int = 2000
+    node.toml's [exchange] gives them; rules saved on the DApp's Trading page replace them
+    (node.exchange.rules_store). Every rule is off until switched on.
+    """
+
+    auto_accept: bool = False  # accept offers by the two rules below
+    battery_below_pct: float = 20.0  # rule 1: the cheapest offer while the battery is below this
+    cover_shortage: bool = False  # rule 2: offers for the hours the forecast says the house imports
+    max_wh: int = 2000  # bought and not yet delivered, over all running deals together
     max_price_per_kwh: int = 2 * 10**17  # token units (0.2 credit)
+    auto_offer: bool = False  # producers: offer the forecast surplus of the best hours, once a day
+    offer_day: str = "tomorrow"  # one of OFFER_DAYS
+    offer_hours: int = 3  # how many of that day's hours, those with the most expected surplus
+    offer_max_wh: int = 2000  # offered per day at most, and never more than the forecast surplus
+    offer_price_per_kwh: int = 10**17  # token units (0.1 credit)
+
+
+def exchange_rules(table: Mapping[str, Any], defaults: ExchangeConfig = ExchangeConfig(),
+                   prefix: str = "exchange") -> ExchangeConfig:
+    """Check trading rules given as a table; a key left out keeps its value in `defaults`."""
+    _only(table, prefix, set(ExchangeConfig.__dataclass_fields__))
+    r = _Reader(Path("."))
+    below = r.number(table, f"{prefix}.battery_below_pct", defaults.battery_below_pct, minimum=0.0)
+    if below > 100:
+        raise ConfigError(f"{prefix}.battery_below_pct", f"must be a percentage (0-100), got {below}")
+    hours = int(r.number(table, f"{prefix}.offer_hours", defaults.offer_hours, minimum=1, integer=True))
+    if hours > 24:
+        raise ConfigError(f"{prefix}.offer_hours", f"must be a whole number of hours from 1 to 24, got {hours}")
+
+    def whole(key: str, minimum: int) -> int:
+        return int(r.number(table, f"{prefix}.{key}", getattr(defaults, key), minimum=minimum, integer=True))
+
+    return ExchangeConfig(
+        auto_accept=r.flag(table, f"{prefix}.auto_accept", defaults.auto_accept),
+        battery_below_pct=float(below),
+        cover_shortage=r.flag(table, f"{prefix}.cover_shortage", defaults.cover_shortage),
+        max_wh=whole("max_wh", 1),
+        max_price_per_kwh=whole("max_price_per_kwh", 0),
+        auto_offer=r.flag(table, f"{prefix}.auto_offer", defaults.auto_offer),
+        offer_day=r.choice(table, f"{prefix}.offer_day", OFFER_DAYS, defaults.offer_day),
+        offer_hours=hours,
+        offer_max_wh=whole("offer_max_wh", 1),
+        offer_price_per_kwh=whole("offer_price_per_kwh", 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -299,18 +342,7 @@ def _clock(table: Mapping[str, Any], r: "_Reader") -> ClockConfig:
 
 
 def _exchange(table: Mapping[str, Any], r: "_Reader") -> ExchangeConfig:
-    _only(table, "exchange", set(ExchangeConfig.__dataclass_fields__))
-    below = r.number(table, "exchange.battery_below_pct", ExchangeConfig.battery_below_pct, minimum=0.0)
-    if below > 100:
-        raise ConfigError("exchange.battery_below_pct", f"must be a percentage (0-100), got {below}")
-    return ExchangeConfig(
-        auto_accept=r.flag(table, "exchange.auto_accept", False),
-        battery_below_pct=below,
-        max_wh=int(r.number(table, "exchange.max_wh", ExchangeConfig.max_wh, minimum=1, integer=True)),
-        max_price_per_kwh=int(
-            r.number(table, "exchange.max_price_per_kwh", ExchangeConfig.max_price_per_kwh, minimum=0, integer=True)
-        ),
-    )
+    return exchange_rules(table)
 
 
 def _certificates(table: Mapping[str, Any], r: "_Reader") -> CertificatesConfig:

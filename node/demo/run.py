@@ -73,6 +73,7 @@ class Demo:
         self.first_view_s: float | None = None
         self._keeping = threading.Event()
         self._keeper: threading.Thread | None = None
+        self._narrate_from: int | None = None  # the first block the narrator tells (None: the head when it starts)
 
     # -- starting -------------------------------------------------------------------------
 
@@ -97,6 +98,8 @@ class Demo:
         start = max(self.state.simulated_until, w3.eth.get_block("latest")["timestamp"] + 1)
         self.clock = SimulatedClock(self.state.time_factor, start, self.wall())
         self._keep_chain_time(w3)
+        # Told from here: a node may trade before every DApp answers (de Vries' offers come at once).
+        self._narrate_from = w3.eth.block_number + 1
         self._start_meters_and_nodes()
         self._wait_for_dapps()
         self._narrator = self._make_narrator(w3)
@@ -192,7 +195,7 @@ class Demo:
         contracts = CommunityContracts(w3, record, load_abis(MANIFEST))
         names = {dev_account(h.account_index).address: h.name for h in HOUSEHOLDS}
         statuses = {h.name: self.files.node_dir(h) / "data" / "status.json" for h in HOUSEHOLDS}
-        return CommunityNarrator(contracts, names, statuses, w3.eth.block_number + 1, TIMEZONE)
+        return CommunityNarrator(contracts, names, statuses, self._narrate_from or w3.eth.block_number + 1, TIMEZONE)
 
     # -- running --------------------------------------------------------------------------
 

@@ -278,11 +278,23 @@ class NodeRuntime:
         if "EnergyExchange" not in session.contracts:
             return None
         from node.exchange.agent import ExchangeAgent
+        from node.exchange.rules_store import RulesStore
 
         return ExchangeAgent(
             session.contracts["EnergyExchange"], session.contracts["EnergyToken"], session.community, sender, mirror,
-            self.clock, self.config.exchange, battery_soc=self._battery_soc,
+            self.clock, RulesStore.for_node(self.config).read, battery_soc=self._battery_soc,
+            forecast=self._household_forecast, zone=self.zone,
         )
+
+    def _household_forecast(self, origin: int, hours: int):
+        """The trading rules' forecast, from a store opened for it (the chain part keeps none open)."""
+        from node.forecast.sources import household_forecast
+
+        store = self._store()
+        try:
+            return household_forecast(store, origin, self.zone, hours)
+        finally:
+            store.close()
 
     def _surplus_certifier(self, session: ChainSession, sender, mirror):
         if not self.config.certificates.auto_mint or "EnergyCertificate" not in session.contracts:

@@ -10,7 +10,7 @@ from dappkit import PASSWORD, csrf_token
 from dapp import MENU, create_app
 from dapp.services import NodeServices
 
-PRIVATE_PAGES = ["/now/", "/history/", "/forecast/", "/community/", "/bill/", "/market/", "/consents/", "/relays/", "/node/",
+PRIVATE_PAGES = ["/now/", "/history/", "/forecast/", "/community/", "/bill/", "/market/", "/trading/", "/consents/", "/relays/", "/node/",
                  "/alerts/"]
 
 

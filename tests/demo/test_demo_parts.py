@@ -1,5 +1,6 @@
 """The demo's parts on their own: its first moment, the meters on pseudo-terminals, the weeks of
-history it gives each household, and the clear refusals of `gridcommons demo run`."""
+history it gives each household, how the narrator tells a peer deal, and the clear refusals of
+`gridcommons demo run`."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 from node.chain.deployment import Deployment
 from node.demo.community import HISTORY_DAYS, TIMEZONE, DemoState, first_moment
 from node.demo.history import write_history
 from node.demo.meters import PtyMeters
+from node.demo.narrator import DealTeller
 from node.meter.decoder import MeterDecoder
 from node.meter.reading import Reading
 from node.runtime.meter_feed import resumed_meter
@@ -67,6 +70,34 @@ def test_each_meter_sends_decodable_telegrams_on_its_own_pty_as_its_clock_advanc
         os.close(reader)
     assert [r.timestamp.timestamp() - (now[0] - 30) for r in readings] == [10, 20, 30]
     assert {r.meter_id for r in readings} == {"E0099000000000001"}
+
+
+def test_the_narrator_tells_each_step_of_a_peer_deal_on_one_line():
+    producer, consumer, nobody = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "00" * 20
+    teller = DealTeller({producer: "de-vries", consumer: "bakker"}, 900, TIMEZONE)
+    noon = int(datetime(2026, 11, 21, 12, tzinfo=TIMEZONE).timestamp()) // 900
+    credit = 10**18
+
+    def told(event: str, **args) -> str:
+        return teller.line(event, SimpleNamespace(**args))
+
+    assert [
+        told("OfferPosted", offerId=1, producer=producer, wh=354, pricePerKWh=8 * 10**16, firstInterval=noon,
+             lastInterval=noon + 3),
+        told("OfferAccepted", offerId=1, producer=producer, consumer=consumer, cost=354 * 8 * 10**13),
+        told("DeliveryRecorded", offerId=1, producer=producer, consumer=consumer, interval=noon, wh=117,
+             tokens=117 * 8 * 10**13),
+        told("ExchangeCompleted", offerId=1, producer=producer, consumer=consumer, wh=354, cost=354 * 8 * 10**13),
+        told("ExchangeExpired", offerId=1, producer=producer, consumer=consumer, deliveredWh=200, refunded=credit // 80),
+        told("ExchangeExpired", offerId=2, producer=producer, consumer=nobody, deliveredWh=0, refunded=0),
+    ] == [
+        "de-vries offers 354 Wh for Sat 12:00–13:00 at 0.080 credits/kWh (offer #1)",
+        "bakker accepted offer #1 from de-vries: 0.0283 credits in escrow",
+        f"offer #1: de-vries delivered 117 Wh to bakker in interval {noon} (Sat 12:00–12:15) for 0.0094 credits",
+        "offer #1 completed: bakker received all 354 Wh from de-vries for 0.0283 credits",
+        "offer #1 expired: 200 of 354 Wh delivered, 0.0125 credits refunded to bakker",
+        "offer #2 from de-vries expired: nobody accepted it",
+    ]
 
 
 def _demo(*args: str) -> subprocess.CompletedProcess:
