@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from browserkit import login, screenshot, wait_until
 
-PAGES = ["now", "history", "forecast", "community", "bill", "market", "consents", "relays", "node", "alerts"]
+PAGES = ["now", "history", "forecast", "community", "bill", "market", "market/offers", "trading", "consents", "relays", "node", "alerts"]
 PHONE = {"width": 390, "height": 844}
 
 
@@ -51,7 +51,7 @@ def test_every_page_renders_for_the_operator(browser, households, household, scr
     for name in PAGES:
         page.goto(f"{node.url}/{name}/")
         page.wait_for_load_state("networkidle") if name != "now" else page.wait_for_timeout(500)
-        screenshot(page, f"{household}-{name}-{screen}")
+        screenshot(page, f"{household}-{name.replace('/', '-')}-{screen}")
         assert page.title().endswith(household)
         wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert wider <= 0, f"{name} is {wider} px wider than the {screen} screen"
