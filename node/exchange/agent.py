@@ -99,6 +99,13 @@ class ExchangeAgent:
                 if deal.first_interval <= interval <= deal.last_interval:
                     self.meter(deal.offer_id)
 
+    def meter_before_settlement(self, interval: int) -> None:
+        """Meter every accepted deal, anyone's, that may deliver in `interval`: once it is settled its
+        delivery can no longer be metered, and the deal would refund energy that did flow."""
+        for deal in deals(self.mirror).values():
+            if deal.state == ACCEPTED and deal.first_interval <= interval <= deal.last_interval:
+                self.meter(deal.offer_id)
+
     def meter(self, offer_id: int) -> None:
         _interval, _wh, ready = self.exchange.functions.pendingDelivery(offer_id).call()
         if ready:

@@ -248,9 +248,10 @@ class NodeRuntime:
         session = ChainSession.open(self.config, self.account)
         sender = TransactionSender(session.w3, self.account, session.contracts)
         outbox = Outbox(self.config.outbox_path)
-        settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
         mirror = MirrorDB(self.config.mirror_path)
         agent = self._exchange_agent(session, sender, mirror)
+        settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience,
+                          before_settling=agent.meter_before_settlement if agent else lambda interval: None)
         certifier = self._surplus_certifier(session, sender, mirror)
         actions = ActionQueue(self.config.actions_path, self.wall)
         runner = ActionRunner(actions, session.contracts, sender, self.wall)

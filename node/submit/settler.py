@@ -5,7 +5,8 @@ It waits until every active member has reported, or, if someone stays silent, fo
 seconds more. The patience runs from the later of the grace period's end and the moment this
 settler met the chain: after an outage every interval's grace is long over, and a node that is
 back first must still give its neighbours' queued readings time to arrive. Several nodes racing to settle is harmless: the losers see
-CommunityIntervalSettled, which counts as done.
+CommunityIntervalSettled, which counts as done. Just before settling, `before_settling` meters the
+peer deals of the interval that their parties have not metered yet (see node.exchange.agent).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ class Settler:
         sender: TransactionSender,
         clock: Callable[[], float],
         patience: float = 300.0,
+        before_settling: Callable[[int], None] = lambda interval: None,
     ):
         self.community = community
+        self.before_settling = before_settling
         self.sender = sender
         self.clock = clock
         self.patience = patience
@@ -56,6 +59,7 @@ class Settler:
             return False
         if now < max(closes, self._connected_at) + self.patience and not self.community.everyone_reported(interval):
             return False
+        self.before_settling(interval)
         try:
             self.sender.transact(self.community.contract.functions.settle(interval), f"settlement of interval {interval}")
         except TransactionFailed as failure:
