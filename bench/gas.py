@@ -80,12 +80,17 @@ def measure(chain: Chain, admin: str, n: int, key: AllocationKey, rng: random.Ra
         ])
         if deals and steady:
             deliveries = chain.transact_all([(admin, exchange_address, chain.call_data(exchange, "recordDelivery", o))
-                                             for o in offer_ids], gas_limit=500_000)
+                                             for o in offer_ids[:-1]], gas_limit=500_000)
             deal_gas["recordDelivery"] = gas(deliveries) // len(deliveries)
         chain.warp_to((interval + 1) * INTERVAL + GRACE)
         settle_receipt = chain.transact_all(
             [(admin, community_address, chain.call_data(community, "settle", interval))], gas_limit=BLOCK_GAS_LIMIT
         )[0]
+
+    if deals:
+        closed = chain.transact_all([(admin, exchange_address, chain.call_data(exchange, "close", offer_ids[-1]))],
+                                    gas_limit=500_000)
+        deal_gas["close"] = gas(closed)
 
     # Baseline: the same interval's payments as one ERC-20 transfer per consumer-producer pair.
     outcome = settle_interval(key, PRICE, [
@@ -129,13 +134,16 @@ def _post_and_accept(chain: Chain, exchange, exchange_address: str, deals, windo
     offer_ids = list(range(first, first + len(deals)))
     accepted = chain.transact_all([(c, exchange_address, chain.call_data(exchange, "accept", o))
                                    for o, (_, c) in zip(offer_ids, deals)], gas_limit=500_000)
-    producer = deals[0][0]
-    chain.transact_all([(producer, exchange_address, chain.call_data(exchange, "postOffer", DEAL_WH, DEAL_PRICE, window, window))],
-                       gas_limit=500_000)
-    cancelled = chain.transact_all([(producer, exchange_address, chain.call_data(
-        exchange, "cancel", chain.view(exchange, "offerCount")))], gas_limit=500_000)
-    return offer_ids, {"postOffer": gas(posted) // len(posted), "accept": gas(accepted) // len(accepted),
-                       "cancel": gas(cancelled)}
+    producer, buyer = deals[0]
+    # One offer withdrawn, and one accepted but never metered, which `close` refunds after the window.
+    post = chain.call_data(exchange, "postOffer", DEAL_WH, DEAL_PRICE, window, window)
+    chain.transact_all([(producer, exchange_address, post)] * 2, gas_limit=500_000)
+    unmetered = chain.view(exchange, "offerCount")
+    cancelled = chain.transact_all([(producer, exchange_address, chain.call_data(exchange, "cancel", unmetered - 1))],
+                                   gas_limit=500_000)
+    chain.transact_all([(buyer, exchange_address, chain.call_data(exchange, "accept", unmetered))], gas_limit=500_000)
+    return offer_ids + [unmetered], {"postOffer": gas(posted) // len(posted), "accept": gas(accepted) // len(accepted),
+                                     "cancel": gas(cancelled)}
 
 
 def _allocated(receipt: dict) -> int:
