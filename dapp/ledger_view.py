@@ -246,8 +246,28 @@ class SettledInterval:
         return ""
 
 
+class _Nets:
+    """The balances of a bill line or of a sum of them, from its paid, received, deals_paid and deals_received."""
+
+    __slots__ = ()
+
+    @property
+    def net(self) -> int:
+        """Credits the community's settlement moved: received − paid."""
+        return self.received - self.paid
+
+    @property
+    def deals_net(self) -> int:
+        return self.deals_received - self.deals_paid
+
+    @property
+    def total_net(self) -> int:
+        """Every credit the energy moved, community and deals."""
+        return self.net + self.deals_net
+
+
 @dataclass(frozen=True, slots=True)
-class BillLine:
+class BillLine(_Nets):
     """One member's settled interval: where its energy came from and went, and the credits that moved.
 
     import = from deals + from the community + from the grid; export = to deals + to the community +
@@ -272,20 +292,6 @@ class BillLine:
     deals_paid: int = 0  # credits its deals released to their producers for those Wh
     to_deals_wh: int = 0  # delivered by this member under its peer deals
     deals_received: int = 0  # credits its deals released to it for those Wh
-
-    @property
-    def net(self) -> int:
-        """Credits the community's settlement moved: received − paid."""
-        return self.received - self.paid
-
-    @property
-    def deals_net(self) -> int:
-        return self.deals_received - self.deals_paid
-
-    @property
-    def total_net(self) -> int:
-        """Every credit the interval's energy moved, community and deals."""
-        return self.net + self.deals_net
 
 
 def bill_line(settled: SettledInterval, member_id: int, length: int) -> BillLine:
@@ -344,7 +350,7 @@ def quartiles(values: list[int]) -> tuple[float, float, float] | None:
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Nets):
     """Sums of a member's bill lines (a day, a month)."""
 
     intervals: int = 0
@@ -368,20 +374,6 @@ class Totals:
 
     def __add__(self, other: "Totals") -> "Totals":
         return Totals(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
-
-    @property
-    def net(self) -> int:
-        """Credits the community's settlement moved: received − paid."""
-        return self.received - self.paid
-
-    @property
-    def deals_net(self) -> int:
-        return self.deals_received - self.deals_paid
-
-    @property
-    def total_net(self) -> int:
-        """Every credit the energy moved, community and deals."""
-        return self.net + self.deals_net
 
 
 @dataclass(frozen=True)

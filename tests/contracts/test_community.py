@@ -499,12 +499,20 @@ def test_only_the_certifier_draws_down_surplus(community, households, outsider):
 # ---------------------------------------------------------------- peer-deal deliveries
 
 
-def test_booked_delivery_leaves_the_key_only_the_rest(community, admin, households, clock, outsider):
-    producer, c1, c2 = households
-    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
+def ended_with_readings(community, admin, clock, exchange, readings) -> int:
+    """`exchange` holds the exchange role (it books deliveries as EnergyExchange does) and the current
+    interval ends with `readings` submitted: the interval."""
+    community.grantRole(community.EXCHANGE_ROLE(), exchange, sender=admin)
     interval = clock.current_interval()
     clock.end_interval(interval)
-    submit(community, interval, {producer: (0, 3000), c1: (1000, 0), c2: (1000, 0)})
+    submit(community, interval, readings)
+    return interval
+
+
+def test_booked_delivery_leaves_the_key_only_the_rest(community, admin, households, clock, outsider):
+    producer, c1, c2 = households
+    interval = ended_with_readings(community, admin, clock, outsider,
+                                   {producer: (0, 3000), c1: (1000, 0), c2: (1000, 0)})
 
     community.bookDelivery(interval, producer.member_id, c1.member_id, 800, sender=outsider)
     clock.pass_grace(interval)
@@ -519,10 +527,7 @@ def test_booked_delivery_leaves_the_key_only_the_rest(community, admin, househol
 
 def test_deal_room_is_the_reading_less_what_deals_booked(community, admin, households, clock, outsider):
     producer, c1, _ = households
-    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
-    interval = clock.current_interval()
-    clock.end_interval(interval)
-    submit(community, interval, {producer: (10, 3000), c1: (1000, 0)})
+    interval = ended_with_readings(community, admin, clock, outsider, {producer: (10, 3000), c1: (1000, 0)})
     community.bookDelivery(interval, producer.member_id, c1.member_id, 700, sender=outsider)
 
     assert community.dealRoom(producer.member_id) == (interval, 10, 2300)
@@ -531,10 +536,7 @@ def test_deal_room_is_the_reading_less_what_deals_booked(community, admin, house
 
 def test_delivery_beyond_what_deals_left_of_a_reading_reverts(community, admin, households, clock, outsider):
     producer, c1, _ = households
-    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
-    interval = clock.current_interval()
-    clock.end_interval(interval)
-    submit(community, interval, {producer: (0, 3000), c1: (1000, 0)})
+    interval = ended_with_readings(community, admin, clock, outsider, {producer: (0, 3000), c1: (1000, 0)})
     community.bookDelivery(interval, producer.member_id, c1.member_id, 600, sender=outsider)
 
     with reverts_with(community.CommunityDeliveryExceedsReading, wh=401, exportLeftWh=2400, importLeftWh=400):
@@ -543,10 +545,7 @@ def test_delivery_beyond_what_deals_left_of_a_reading_reverts(community, admin, 
 
 def test_delivery_without_both_readings_of_the_interval_reverts(community, admin, households, clock, outsider):
     producer, c1, _ = households
-    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
-    interval = clock.current_interval()
-    clock.end_interval(interval)
-    submit(community, interval, {producer: (0, 3000)})
+    interval = ended_with_readings(community, admin, clock, outsider, {producer: (0, 3000)})
 
     with reverts_with(community.CommunityDeliveryWithoutReading, interval=interval):
         community.bookDelivery(interval, producer.member_id, c1.member_id, 1, sender=outsider)
@@ -554,10 +553,7 @@ def test_delivery_without_both_readings_of_the_interval_reverts(community, admin
 
 def test_delivery_in_a_settled_interval_reverts(community, admin, households, clock, outsider):
     producer, c1, _ = households
-    community.grantRole(community.EXCHANGE_ROLE(), outsider, sender=admin)
-    interval = clock.current_interval()
-    clock.end_interval(interval)
-    submit(community, interval, {producer: (0, 3000), c1: (1000, 0)})
+    interval = ended_with_readings(community, admin, clock, outsider, {producer: (0, 3000), c1: (1000, 0)})
     clock.pass_grace(interval)
     community.settle(interval, sender=producer.account)
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-from dappkit import PASSWORD, ADDRESS, AuthActions, Clock, node_config_for
+import sys
+from pathlib import Path
 
-from dapp import create_app
-from dapp.cli import set_password
-from dapp.services import NodeServices
-from node.runtime.live import LiveSamples
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "node"))  # chainkit: the project's anvil as a fixture
+
+from dappkit import PASSWORD, ADDRESS, AuthActions, Clock, node_config_for  # noqa: E402
+
+from dapp import create_app  # noqa: E402
+from dapp.cli import set_password  # noqa: E402
+from dapp.services import NodeServices  # noqa: E402
+from node.runtime.live import LiveSamples  # noqa: E402
 
 
 @pytest.fixture

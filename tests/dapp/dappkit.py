@@ -1,4 +1,5 @@
-"""What DApp tests share besides fixtures: the test node's constants, its config, and logged-in actions."""
+"""What DApp tests share besides fixtures: the test node's constants, its config, logged-in actions and
+what they queued."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 from pathlib import Path
 
 from node import config as config_module
+from node.actions.queue import ActionQueue
 
 PASSWORD = "correct horse battery"
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"  # anvil's dev account 1
@@ -58,3 +60,12 @@ class AuthActions:
     def post(self, path: str, data: dict | None = None, **kwargs):
         """A logged-in form POST with the page's CSRF token."""
         return self.client.post(path, data={**(data or {}), "csrf_token": csrf_token(self.client, "/now/")}, **kwargs)
+
+
+def queued(config) -> list[tuple[str, dict]]:
+    """The node's last 20 actions, oldest first: (kind, parameters)."""
+    queue = ActionQueue(config.actions_path, lambda: 0.0)
+    try:
+        return [(a.kind, a.params) for a in reversed(queue.recent(20))]
+    finally:
+        queue.close()

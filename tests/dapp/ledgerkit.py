@@ -166,9 +166,14 @@ class Ledger:
 
     def write(self, path: Path) -> None:
         """Append the events not written yet to the mirror at `path`."""
-        db = MirrorDB(path)
-        try:
-            written = db.cursor or 0
-            db.append([e for e in self.events if e.block_number > written], {}, self.block, 32)
-        finally:
-            db.close()
+        write_new_events(path, self.events, self.block)
+
+
+def write_new_events(path: Path, events: list[MirroredEvent], block: int) -> None:
+    """Append to the mirror at `path` the events of blocks after those it holds; it then stands at `block`."""
+    db = MirrorDB(path)
+    try:
+        written = db.cursor or 0
+        db.append([e for e in events if e.block_number > written], {}, block, 32)
+    finally:
+        db.close()

@@ -1,5 +1,5 @@
 """Fabricated EnergyExchange events for DApp tests, with the contract's arithmetic, written into a
-real MirrorDB; what market tests check (the node's queue, refusals); and a household's DApp on anvil."""
+real MirrorDB; what market tests check (refusals); and a household's DApp on anvil."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dappkit import PASSWORD, AuthActions
 from eth_utils import keccak
+from ledgerkit import write_new_events
 
 from dapp import create_app
 from dapp.cli import set_password
@@ -109,12 +110,7 @@ class Exchange:
 
     def write(self, path: Path) -> None:
         """Append the events not written yet to the mirror at `path`."""
-        db = MirrorDB(path)
-        try:
-            written = db.cursor or 0
-            db.append([e for e in self.events if e.block_number > written], {}, self.block, 32)
-        finally:
-            db.close()
+        write_new_events(path, self.events, self.block)
 
 
 def know_interval_length(config, current: int, length: int = 900) -> None:
@@ -124,14 +120,6 @@ def know_interval_length(config, current: int, length: int = 900) -> None:
         outbox.start_at(current, length)
     finally:
         outbox.close()
-
-
-def queued(config) -> list[tuple[str, dict]]:
-    queue = ActionQueue(config.actions_path, lambda: 0.0)
-    try:
-        return [(a.kind, a.params) for a in reversed(queue.recent(20))]
-    finally:
-        queue.close()
 
 
 def refused(response, status: int = 400) -> str:

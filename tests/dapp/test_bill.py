@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -20,8 +21,15 @@ from dapp.bill import CSV_COLUMNS  # noqa: E402
 from dapp.services import NodeServices  # noqa: E402
 from dapp.units import credits, energy  # noqa: E402
 from node.allocation import AllocationKey  # noqa: E402
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
+from node.chain.client import connect  # noqa: E402
+from node.chain.contracts import CommunityContracts, load_abis  # noqa: E402
+from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account  # noqa: E402
+from node.mirror.db import MirrorDB  # noqa: E402
+from node.mirror.mirror import EventMirror  # noqa: E402
 from node.runtime.live import LiveSamples  # noqa: E402
 from node.settlement import settle_interval  # noqa: E402
+from web3.logs import DISCARD  # noqa: E402
 
 PRODUCER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 NEIGHBOUR = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -212,54 +220,84 @@ def test_a_node_that_is_not_a_member_is_told_so(client, auth, services):
 ANVIL_PORT = 18720
 
 
-def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, clock, tmp_path):
-    """Readings of three members on a real anvil, settled by the Community contract, mirrored by the
-    EventMirror: the bill page's numbers are the chain's MemberSettled."""
-    from node.chain.anvil import AnvilSettings, EmbeddedAnvil
-    from node.chain.client import connect
-    from node.chain.contracts import CommunityContracts, load_abis
-    from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
-    from node.mirror.db import MirrorDB
-    from node.mirror.mirror import EventMirror
-    from web3.logs import DISCARD
+class RealCommunity:
+    """The real contracts on a fresh anvil: this node (producer and consumer), a producer and a consumer
+    neighbour, admitted at 11:00 UTC of a later day; `interval` is the next one to begin."""
 
-    with EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT)) as anvil:
-        w3 = connect(anvil.url)
+    def __init__(self, w3):
+        self.w3 = w3
         start = (w3.eth.get_block("latest")["timestamp"] // 86400 + 1) * 86400 + 11 * 3600  # a later day, 11:00 UTC
+        self.set_time(start)
+        self.local = LocalCommunity(w3)
+        self.me, self.producer, self.neighbour = (dev_account(n).address for n in (1, 2, 3))
+        assert self.me == ADDRESS  # this node is the first member
+        self.local.admit(self.me, producer=True, consumer=True)
+        self.local.admit(self.producer, producer=True, consumer=False)
+        self.local.admit(self.neighbour, producer=False, consumer=True)
+        self.community = self.local.contracts["Community"]
+        self.interval = start // INTERVAL + 1
 
-        def set_time(moment: int) -> None:
-            w3.provider.make_request("evm_setTime", [moment])
-            w3.provider.make_request("evm_mine", [])
+    def set_time(self, moment: int) -> None:
+        self.w3.provider.make_request("evm_setTime", [moment])
+        self.w3.provider.make_request("evm_mine", [])
 
-        set_time(start)
-        local = LocalCommunity(w3)
-        me, producer, neighbour = (dev_account(n).address for n in (1, 2, 3))
-        assert me == ADDRESS  # this node is the first member
-        local.admit(me, producer=True, consumer=True)
-        local.admit(producer, producer=True, consumer=False)
-        local.admit(neighbour, producer=False, consumer=True)
-        contract = local.contracts["Community"]
-        interval = start // INTERVAL + 1
-        set_time((interval + 1) * INTERVAL + 1)
-        for account, (import_wh, export_wh) in ((me, (400, 100)), (producer, (0, 800)), (neighbour, (300, 0))):
-            tx = contract.functions.submitReading(interval, import_wh, export_wh).transact({"from": account})
-            assert w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
-        set_time((interval + 1) * INTERVAL + GRACE + 1)
-        receipt = w3.eth.wait_for_transaction_receipt(contract.functions.settle(interval).transact({"from": local.admin}))
-        booked = {e.args.memberId: e.args for e in contract.events.MemberSettled().process_receipt(receipt, errors=DISCARD)}
-        surplus = contract.functions.surplusOf(me).call()  # my export the community did not take
-        contracts = CommunityContracts(w3, local.deployment, load_abis(MANIFEST))
-        mirror = MirrorDB(services.config.mirror_path)
+    def send(self, call, account: str):
+        receipt = self.w3.eth.wait_for_transaction_receipt(call.transact({"from": account}))
+        assert receipt["status"] == 1
+        return receipt
+
+    def submit_readings(self) -> None:
+        """Once the interval has ended: I import 400 Wh and export 100, the producer exports 800, the
+        neighbour imports 300."""
+        self.set_time((self.interval + 1) * INTERVAL + 1)
+        for account, (import_wh, export_wh) in ((self.me, (400, 100)), (self.producer, (0, 800)),
+                                                (self.neighbour, (300, 0))):
+            self.send(self.community.functions.submitReading(self.interval, import_wh, export_wh), account)
+
+    def settle(self) -> tuple[dict, int]:
+        """After the grace period: the MemberSettled arguments by member id, and my export the community
+        did not take."""
+        self.set_time((self.interval + 1) * INTERVAL + GRACE + 1)
+        receipt = self.send(self.community.functions.settle(self.interval), self.local.admin)
+        booked = {e.args.memberId: e.args
+                  for e in self.community.events.MemberSettled().process_receipt(receipt, errors=DISCARD)}
+        return booked, self.community.functions.surplusOf(self.me).call()
+
+    def mirror_into(self, path: Path) -> None:
+        """What the chain holds, through the node's EventMirror into the mirror at `path`."""
+        contracts = CommunityContracts(self.w3, self.local.deployment, load_abis(MANIFEST))
+        mirror = MirrorDB(path)
         try:
-            EventMirror(w3, contracts, mirror).poll()
+            EventMirror(self.w3, contracts, mirror).poll()
         finally:
             mirror.close()
+
+
+@contextmanager
+def real_community(port: int):
+    with EmbeddedAnvil(AnvilSettings(port=port)) as anvil:
+        yield RealCommunity(connect(anvil.url))
+
+
+def bill_of(client, auth, clock, services, interval: int) -> tuple[dict, str]:
+    """Logged in once `interval` is past: its line of the day's CSV, and its why-page."""
     clock.now = (interval + 2) * INTERVAL
     day = datetime.fromtimestamp(interval * INTERVAL, services.timezone).date()
     auth.login()
-
     line = rows(client.get(f"/bill/export.csv?date={day.isoformat()}"))[0]
-    page = client.get(f"/bill/interval/{interval}").get_data(as_text=True)
+    return line, client.get(f"/bill/interval/{interval}").get_data(as_text=True)
+
+
+def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, clock, tmp_path):
+    """Readings of three members on a real anvil, settled by the Community contract, mirrored by the
+    EventMirror: the bill page's numbers are the chain's MemberSettled."""
+    with real_community(ANVIL_PORT) as chain:
+        interval = chain.interval
+        chain.submit_readings()
+        booked, surplus = chain.settle()
+        chain.mirror_into(services.config.mirror_path)
+
+    line, page = bill_of(client, auth, clock, services, interval)
 
     mine = booked[1]
     assert (int(line["interval"]), int(line["from_community_wh"])) == (interval, mine.allocatedWh)
@@ -509,61 +547,21 @@ def test_a_deal_on_the_real_contracts_is_billed_once_and_the_reference_agrees(cl
     """A deal metered by the real EnergyExchange before the real Community settles the interval: the
     bill's deal and community figures are the chain's DeliveryRecorded and MemberSettled, and the
     reference (node.settlement with the deals subtracted) agrees with the chain."""
-    from node.chain.anvil import AnvilSettings, EmbeddedAnvil
-    from node.chain.client import connect
-    from node.chain.contracts import CommunityContracts, load_abis
-    from node.chain.devnet import GRACE, INTERVAL, MANIFEST, LocalCommunity, dev_account
-    from node.mirror.db import MirrorDB
-    from node.mirror.mirror import EventMirror
-    from web3.logs import DISCARD
-
-    with EmbeddedAnvil(AnvilSettings(port=DEAL_ANVIL_PORT)) as anvil:
-        w3 = connect(anvil.url)
-        start = (w3.eth.get_block("latest")["timestamp"] // 86400 + 1) * 86400 + 11 * 3600  # a later day, 11:00 UTC
-
-        def set_time(moment: int) -> None:
-            w3.provider.make_request("evm_setTime", [moment])
-            w3.provider.make_request("evm_mine", [])
-
-        def send(call, account: str):
-            receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": account}))
-            assert receipt["status"] == 1
-            return receipt
-
-        set_time(start)
-        local = LocalCommunity(w3)
-        me, producer, neighbour = (dev_account(n).address for n in (1, 2, 3))
-        local.admit(me, producer=True, consumer=True)
-        local.admit(producer, producer=True, consumer=False)
-        local.admit(neighbour, producer=False, consumer=True)
-        community, exchange, token = (local.contracts[name] for name in ("Community", "EnergyExchange", "EnergyToken"))
-        interval = start // INTERVAL + 1
-        posted = send(exchange.functions.postOffer(1000, DEAL_PRICE, interval, interval), producer)
+    with real_community(DEAL_ANVIL_PORT) as chain:
+        exchange, token = (chain.local.contracts[name] for name in ("EnergyExchange", "EnergyToken"))
+        interval, me = chain.interval, chain.me
+        posted = chain.send(exchange.functions.postOffer(1000, DEAL_PRICE, interval, interval), chain.producer)
         offer_id = exchange.events.OfferPosted().process_receipt(posted, errors=DISCARD)[0].args.offerId
-        local.send(token.functions.issue(me, 10**18, b"\x00" * 32))
-        send(token.functions.approve(exchange.address, 1000 * DEAL_PRICE // 1000), me)
-        send(exchange.functions.accept(offer_id), me)
-        set_time((interval + 1) * INTERVAL + 1)
-        for account, (import_wh, export_wh) in ((me, (400, 100)), (producer, (0, 800)), (neighbour, (300, 0))):
-            send(community.functions.submitReading(interval, import_wh, export_wh), account)
-        metered = send(exchange.functions.recordDelivery(offer_id), me)
+        chain.local.send(token.functions.issue(me, 10**18, b"\x00" * 32))
+        chain.send(token.functions.approve(exchange.address, 1000 * DEAL_PRICE // 1000), me)
+        chain.send(exchange.functions.accept(offer_id), me)
+        chain.submit_readings()
+        metered = chain.send(exchange.functions.recordDelivery(offer_id), me)
         delivery = exchange.events.DeliveryRecorded().process_receipt(metered, errors=DISCARD)[0].args
-        set_time((interval + 1) * INTERVAL + GRACE + 1)
-        receipt = send(community.functions.settle(interval), local.admin)
-        booked = {e.args.memberId: e.args for e in community.events.MemberSettled().process_receipt(receipt, errors=DISCARD)}
-        surplus = community.functions.surplusOf(me).call()
-        contracts = CommunityContracts(w3, local.deployment, load_abis(MANIFEST))
-        mirror = MirrorDB(services.config.mirror_path)
-        try:
-            EventMirror(w3, contracts, mirror).poll()
-        finally:
-            mirror.close()
-    clock.now = (interval + 2) * INTERVAL
-    day = datetime.fromtimestamp(interval * INTERVAL, services.timezone).date()
-    auth.login()
+        booked, surplus = chain.settle()
+        chain.mirror_into(services.config.mirror_path)
 
-    line = rows(client.get(f"/bill/export.csv?date={day.isoformat()}"))[0]
-    page = client.get(f"/bill/interval/{interval}").get_data(as_text=True)
+    line, page = bill_of(client, auth, clock, services, interval)
 
     assert (delivery.wh, delivery.tokens) == (400, 400 * DEAL_PRICE // 1000)  # min(due, 800 exported, 400 imported)
     assert (int(line["from_deals_wh"]), line["deals_paid_credits"]) == (delivery.wh, f"0.{delivery.tokens:018d}")

@@ -7,13 +7,12 @@ import html
 import re
 
 import pytest
-from dappkit import ADDRESS, NOW, csrf_token
+from dappkit import ADDRESS, NOW, csrf_token, queued
 
 from dapp.consents import Consent, consents, policy_document, policy_hash
 from dapp.db import DappDB
 from dapp.pseudonyms import pseudonym
 from eth_utils import keccak
-from node.actions.queue import ActionQueue
 from node.chain.devnet import dev_account
 from node.mirror.db import MirrorDB, MirroredEvent
 
@@ -66,14 +65,6 @@ def mirrored(node_config):
     mirror.append(registry_events(), {}, 30, 32)
     mirror.close()
     return node_config
-
-
-def queued(config) -> list[tuple[str, dict]]:
-    queue = ActionQueue(config.actions_path, lambda: 0.0)
-    try:
-        return [(a.kind, a.params) for a in reversed(queue.recent(20))]
-    finally:
-        queue.close()
 
 
 def refusal(response) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from chainkit import anvil_fixture
 from dappkit import PASSWORD, csrf_token
 
 from dapp import create_app
@@ -101,12 +102,7 @@ class Pair:
                              headers={"Content-Type": "application/json"}, timeout=10)
 
 
-@pytest.fixture(scope="module")
-def anvil():
-    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    chain.start()
-    yield chain
-    chain.stop()
+anvil = anvil_fixture(ANVIL_PORT)
 
 
 @pytest.fixture

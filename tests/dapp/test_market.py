@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from dappkit import ADDRESS
-from offerkit import Household, queued, refused
+from chainkit import anvil_fixture
+from dappkit import ADDRESS, queued
+from offerkit import Household, refused
 
 from dapp.errors import BadRequest
 from dapp.market import exact_credits, parse_credits
 from dapp.pseudonyms import pseudonym
-from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
 from node.chain.devnet import GRACE, INTERVAL, LocalCommunity, dev_account
 from node.mirror.db import MirrorDB, MirroredEvent
@@ -327,14 +327,7 @@ def test_amounts_are_parsed_and_shown_exactly():
 ANVIL_PORT = 18740
 EXPORT_WH, IMPORTS_WH = 5000, (1000, 500)
 SURPLUS_WH = EXPORT_WH - sum(IMPORTS_WH)
-
-
-@pytest.fixture(scope="module")
-def anvil():
-    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    chain.start()
-    yield chain
-    chain.stop()
+anvil = anvil_fixture(ANVIL_PORT)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+from chainkit import anvil_fixture
 from dappkit import PASSWORD, AuthActions
 from energykit import ME, NEIGHBOUR, community, local, write_meter
 
@@ -13,7 +14,6 @@ from dapp import create_app, now
 from dapp.cli import set_password
 from dapp.services import NodeServices
 from node import config as config_module
-from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
 from node.chain.deployment import save
 from node.chain.devnet import MANIFEST, LocalCommunity, dev_account
@@ -144,12 +144,7 @@ def test_page_waits_for_the_meter_before_the_first_sample(client, auth):
 
 # -- balances on a real chain -------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def anvil():
-    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    chain.start()
-    yield chain
-    chain.stop()
+anvil = anvil_fixture(ANVIL_PORT)
 
 
 def test_page_shows_wallet_and_prepaid_credits_from_the_chain(anvil, tmp_path, clock):

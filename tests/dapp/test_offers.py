@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from dappkit import ADDRESS, NOW, csrf_token
-from offerkit import Exchange, Household, know_interval_length, queued, refused
+from chainkit import anvil_fixture
+from dappkit import ADDRESS, NOW, csrf_token, queued
+from offerkit import Exchange, Household, know_interval_length, refused
 
 from dapp import offers as offers_module
 from dapp.market import Wallet
 from dapp.pseudonyms import pseudonym
-from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
 from node.chain.devnet import INTERVAL, LocalCommunity, dev_account
 
@@ -434,14 +434,7 @@ def test_a_deal_whose_window_came_while_reviewing_can_no_longer_be_cancelled(aut
 # -- on the real contracts: an offer posted, refused, accepted, called off and withdrawn ---------
 
 ANVIL_PORT = 18760
-
-
-@pytest.fixture(scope="module")
-def anvil():
-    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    chain.start()
-    yield chain
-    chain.stop()
+anvil = anvil_fixture(ANVIL_PORT)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+
+from demokit import eventually, running_demo
 
 from node.chain.client import connect
 from node.chain.contracts import CommunityContracts, load_abis
@@ -19,20 +17,9 @@ from node.chain.deployment import Deployment
 from node.chain.devnet import MANIFEST, dev_account
 from node.demo.households import HOUSEHOLDS
 
-ROOT = Path(__file__).parents[2]
 CHAIN_PORT, FIRST_DAPP_PORT = 18900, 18901  # this test's range: 18900-18905
-STARTED = "The community is running"
 DELIVERED = re.compile(
     r"offer #(\d+): de-vries delivered ([1-9][0-9]*) Wh to (bakker|visser) in interval (\d+) \(.+\) for [0-9.]+ credits")
-
-
-def eventually(condition, timeout: float, every: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return bool(condition())
 
 
 def account_of(name: str) -> str:
@@ -42,14 +29,8 @@ def account_of(name: str) -> str:
 def test_the_demo_trades_by_rule_offer_acceptance_relays_and_a_paid_delivery(tmp_path):
     root = tmp_path / "community"
     output = tmp_path / "demo.out"
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "demo", "run", "--dir", str(root), "--chain-port", str(CHAIN_PORT),
-         "--first-dapp-port", str(FIRST_DAPP_PORT)],
-        cwd=ROOT, stdout=open(output, "w"), stderr=subprocess.STDOUT,
-    )
-    try:
-        assert eventually(lambda: STARTED in output.read_text() or demo.poll() is not None, 150), output.read_text()
-        assert demo.poll() is None, output.read_text()
+    with running_demo(output, "run", "--dir", str(root), "--chain-port", str(CHAIN_PORT),
+                      "--first-dapp-port", str(FIRST_DAPP_PORT)) as demo:
         # 60x: the first offered hour starts about a minute after the nodes, its first interval ends 15 s later.
         assert eventually(lambda: DELIVERED.search(output.read_text()) or demo.poll() is not None, 240), \
             output.read_text()
@@ -75,8 +56,4 @@ def test_the_demo_trades_by_rule_offer_acceptance_relays_and_a_paid_delivery(tmp
 
         demo.send_signal(signal.SIGINT)
         exit_code = demo.wait(90)
-    finally:
-        if demo.poll() is None:
-            demo.kill()
-            demo.wait()
     assert exit_code == 0, output.read_text()

@@ -1,10 +1,24 @@
-"""Test support for the node runtime: a simulated clock that the chain follows."""
+"""Test support on the project's anvil: the chain as a fixture, and a simulated clock that the chain follows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from web3 import Web3
+
+from node.chain.anvil import AnvilSettings, EmbeddedAnvil
+
+
+def anvil_fixture(port: int, scope: str = "module"):
+    """A fixture `anvil`: the project's anvil on `port` (each test module has its own), started once per `scope`."""
+
+    @pytest.fixture(scope=scope)
+    def anvil():
+        with EmbeddedAnvil(AnvilSettings(port=port)) as chain:
+            yield chain
+
+    return anvil
 
 
 @dataclass

@@ -9,23 +9,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chainkit import ChainClock  # noqa: E402
+from chainkit import ChainClock, anvil_fixture  # noqa: E402
 
 from node.chain.devnet import LocalCommunity  # noqa: E402
 
-from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
 from node.chain.client import connect  # noqa: E402
 
 ANVIL_PORT = 18645
 DAY = 86400
 
-
-@pytest.fixture(scope="session")
-def anvil():
-    chain = EmbeddedAnvil(AnvilSettings(port=ANVIL_PORT))
-    chain.start()
-    yield chain
-    chain.stop()
+anvil = anvil_fixture(ANVIL_PORT, scope="session")
 
 
 @pytest.fixture

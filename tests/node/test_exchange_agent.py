@@ -152,3 +152,36 @@ def test_a_household_buys_for_its_forecast_shortage_cheapest_first_never_its_own
     assert {too_much, own, too_dear} & set(accepted_by(community, buyer.account.address)) == set()
     spent = 300 * CREDIT // 20 // 1000 + 150 * CREDIT * 7 // 100 // 1000 + 400 * CREDIT // 10 // 1000
     assert token.functions.balanceOf(buyer.account.address).call() == wallet - spent
+
+
+def test_a_settling_neighbour_meters_a_deal_its_parties_left_unmetered_before_it_settles(w3, community, clock, tmp_path):
+    from node.chain.devnet import GRACE
+    from node.submit.settler import Settler
+
+    settling = Household(w3, community, clock, tmp_path, 3, False, True, ExchangeConfig(), forecast_of({}, {}))
+    seller, buyer = dev_account(1), dev_account(2)
+    community.admit(seller.address, True, False)
+    community.admit(buyer.address, False, True)
+    contracts = settling.contracts
+    exchange, token, hub = contracts["EnergyExchange"], contracts["EnergyToken"], contracts["Community"]
+    community.send(token.functions.issue(buyer.address, 10 * CREDIT, b"\x00" * 32))
+    window = int(clock()) // INTERVAL + 1
+    offer = post_offer(w3, exchange, seller, 500, CREDIT // 10, window, window)
+    as_buyer = TransactionSender(w3, buyer, contracts)
+    as_buyer.transact(token.functions.approve(exchange.address, CREDIT), "approve")
+    as_buyer.transact(exchange.functions.accept(offer), "accept")
+    clock.set((window + 1) * INTERVAL)
+    TransactionSender(w3, seller, contracts).transact(hub.functions.submitReading(window, 0, 800), "reading")
+    as_buyer.transact(hub.functions.submitReading(window, 600, 0), "reading")
+    settling.events.poll()  # the neighbour's mirror knows the deal; neither party metered it
+    settler = Settler(CommunityView(hub), TransactionSender(w3, settling.account, contracts), clock, patience=0,
+                      before_settling=settling.agent.meter_before_settlement)
+    clock.set((window + 1) * INTERVAL + GRACE)
+
+    settled = settler.settle_if_due(window)
+
+    assert settled is True
+    assert exchange.functions.offer(offer).call()[3] == 500  # deliveredWh: metered before the settlement
+    buyer_id = hub.functions.memberIdOf(buyer.address).call()
+    allocations = hub.events.MemberSettled().get_logs(from_block=0, argument_filters={"memberId": buyer_id})
+    assert [log.args.allocatedWh for log in allocations] == [100]  # the key shared only what the deal left
