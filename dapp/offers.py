@@ -3,10 +3,8 @@ posting, accepting and cancelling an offer, each through a review step before an
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,10 +13,12 @@ from web3.exceptions import Web3Exception
 from dapp.auth import login_required
 from dapp.errors import BadRequest, NotAvailable
 from dapp.ledger_view import CommunityHistory
-from dapp.market import Wallet, exact_credits, parse_credits, wallet_of
+from dapp.market import Wallet, exact_credits, wallet_of
+from dapp.offer_form import (FORM_FIELDS, MAX_WINDOW_INTERVALS, WH_PER_KWH, asked_window, delivery_intervals, hours_text,
+                             kwh_text, local_moment, parse_kwh, parse_price)
 from dapp.pseudonyms import pseudonyms
 from dapp.transactions import recent_actions, request_action
-from dapp.units import TOKEN_DECIMALS, local_time
+from dapp.units import local_time
 from node.errors import NodeError
 from node.exchange.deals import ACCEPTED, OPEN, Deal, deals
 
@@ -26,16 +26,6 @@ bp = Blueprint("offers", __name__, url_prefix="/market/offers")
 
 OFFER_ACTIONS = ("post_offer", "accept_offer", "cancel_offer")
 DELIVERING = "delivering"  # accepted and inside its window: shown, never stored
-WH_PER_KWH = 1000
-MAX_WINDOW_INTERVALS = 96  # EnergyExchange.MAX_WINDOW_INTERVALS
-# Far above what a household sells in a day: beyond them an offer is a typo, not a deal.
-MAX_OFFER_WH = 1_000 * WH_PER_KWH
-MAX_PRICE_PER_KWH = 100 * 10**TOKEN_DECIMALS
-FIRST_YEAR, LAST_YEAR = 1970, 2999  # the contract keeps interval numbers in 32 bits
-_KWH = re.compile(r"[0-9]{1,15}(\.[0-9]{1,3})?")  # ASCII digits only, as for credits
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_CLOCK = re.compile(r"[0-9]{2}:[0-9]{2}")
-_FORM_FIELDS = ("kwh", "price", "day", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -117,7 +107,7 @@ def page():
         window=lambda deal: window_text(deal.first_interval, deal.last_interval, book.interval_length),
         interval_span=lambda interval: window_text(interval, interval, book.interval_length),
         cost=lambda deal: cost_of(deal.wh, deal.price_per_kwh),
-        max_window=(f"{_hours(MAX_WINDOW_INTERVALS * book.interval_length)} hours" if book.interval_length
+        max_window=(f"{hours_text(MAX_WINDOW_INTERVALS * book.interval_length)} hours" if book.interval_length
                     else f"{MAX_WINDOW_INTERVALS} intervals"),
     )
 
@@ -158,7 +148,7 @@ def window_text(first: int, last: int, length: int | None) -> str:
         return f"intervals {first}–{last}"
     start, end = first * length, (last + 1) * length
     zone = current_app.extensions["gridcommons"].timezone
-    same_day = _local(start, zone).date() == _local(end - 1, zone).date()
+    same_day = local_moment(start, zone).date() == local_moment(end - 1, zone).date()
     return f"{local_time(start)} – {local_time(end, '%H:%M' if same_day else '%Y-%m-%d %H:%M')}"
 
 
@@ -178,7 +168,7 @@ def review_post():
         intervals += (f"; you asked for {local_time(offer.asked_start)} – {local_time(offer.asked_end, '%H:%M')}, "
                       "and delivery is metered in whole intervals")
     facts = [
-        ("Energy", f"{_kwh_text(offer.wh)} kWh ({offer.wh} Wh)"),
+        ("Energy", f"{kwh_text(offer.wh)} kWh ({offer.wh} Wh)"),
         ("Price", f"{exact_credits(offer.price_per_kwh)} per kWh" if offer.price_per_kwh
          else "free: you give the energy away"),
         ("Total value", f"{exact_credits(offer.value)}, what a neighbour escrows to accept it and you receive "
@@ -192,7 +182,7 @@ def review_post():
         "it, and either of you can call an accepted deal off until the window starts.",
     ]
     return _review("Post this energy offer?", facts, notes, url_for("offers.post_confirmed"), offer.form,
-                   f"Post the offer of {_kwh_text(offer.wh)} kWh")
+                   f"Post the offer of {kwh_text(offer.wh)} kWh")
 
 
 @bp.route("/post/confirm", methods=["POST"])
@@ -202,108 +192,23 @@ def post_confirmed():
     book = _book(services)
     offer = _offer_request(services, book)
     return _queued("post_offer", offer.params,
-                   f"offer {_kwh_text(offer.wh)} kWh at {exact_credits(offer.price_per_kwh)} per kWh, "
+                   f"offer {kwh_text(offer.wh)} kWh at {exact_credits(offer.price_per_kwh)} per kWh, "
                    f"{window_text(offer.first_interval, offer.last_interval, book.interval_length)}")
 
 
 def _offer_request(services, book: Book) -> OfferRequest:
-    form = {name: request.form.get(name, "").strip() for name in _FORM_FIELDS}
+    form = {name: request.form.get(name, "").strip() for name in FORM_FIELDS}
     if not _is_producer(book, wallet_of(services)):
         raise BadRequest("Only producer members post energy offers, and this account is not one.")
     wh = parse_kwh(form["kwh"])
-    price = _price(form["price"])
+    price = parse_price(form["price"])
     length = book.interval_length
     if length is None:
         raise NotAvailable("The node has not learnt the community's interval length from the chain yet, so it "
                            "cannot place a delivery window: try again once the chain answers.")
-    start, end = _asked_window(form, services.timezone)
-    first, last = _intervals(start, end, length, services.clock())
+    start, end = asked_window(form, services.timezone)
+    first, last = delivery_intervals(start, end, length, services.clock())
     return OfferRequest(wh, price, first, last, start, end, form)
-
-
-def parse_kwh(text: str) -> int:
-    """Energy typed in kWh ('2.5') -> Wh (2500), exactly."""
-    if text.startswith("-"):
-        raise BadRequest("The energy must be more than 0 kWh.")
-    if not _KWH.fullmatch(text):
-        raise BadRequest("Write the energy in kWh with a dot for decimals, e.g. 2.5 (at most 3 decimals, 1 Wh).")
-    wh = int(Decimal(text).scaleb(3))
-    if wh == 0:
-        raise BadRequest("The energy must be more than 0 kWh.")
-    if wh > MAX_OFFER_WH:
-        raise BadRequest(f"Offer at most {MAX_OFFER_WH // WH_PER_KWH:,} kWh at a time.")
-    return wh
-
-
-def _price(text: str) -> int:
-    if text.startswith("-"):
-        raise BadRequest("The price per kWh cannot be negative.")
-    price = parse_credits(text, "price per kWh", allow_zero=True)
-    if price > MAX_PRICE_PER_KWH:
-        raise BadRequest(f"The price must be at most {MAX_PRICE_PER_KWH // 10**TOKEN_DECIMALS} credits per kWh.")
-    return price
-
-
-def _asked_window(form: dict[str, str], zone: ZoneInfo) -> tuple[int, int]:
-    """The local day, start and end typed -> unix seconds; an end at 00:00 is the midnight ending the day."""
-    day = _day(form["day"])
-    start = _moment(day, _clock(form["start"], "start"), zone)
-    end_time = _clock(form["end"], "end")
-    end = _moment(day + timedelta(days=1), end_time, zone) if end_time == time() else _moment(day, end_time, zone)
-    if end <= start:
-        raise BadRequest(f"The window ends ({form['end']}) before it starts ({form['start']}): it runs within one "
-                         "day, up to 00:00 for midnight.")
-    return start, end
-
-
-def _intervals(start: int, end: int, length: int, now: float) -> tuple[int, int]:
-    """The first interval starting at or after `start` and the last one ending by `end`, as the contract
-    will accept them: after the current interval, at most MAX_WINDOW_INTERVALS long."""
-    current = int(now) // length
-    if start <= now:
-        raise BadRequest(f"The window starts at {local_time(start)}, which has passed: choose a later start.")
-    if start < (current + 1) * length:
-        raise BadRequest(f"The window starts in the current interval, which runs until "
-                         f"{local_time((current + 1) * length, '%H:%M')}: start then or later.")
-    first, last = -(-start // length), end // length - 1
-    if last < first:
-        raise BadRequest(f"The window holds no whole interval of {length // 60} minutes: delivery is metered "
-                         f"interval by interval, from {local_time(first * length, '%H:%M')}.")
-    count = last - first + 1
-    if count > MAX_WINDOW_INTERVALS:
-        raise BadRequest(f"The window spans {_hours(count * length)} hours: an offer's window is at most "
-                         f"{_hours(MAX_WINDOW_INTERVALS * length)} hours ({MAX_WINDOW_INTERVALS} intervals).")
-    return first, last
-
-
-def _day(text: str) -> date:
-    if _DAY.fullmatch(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            pass
-        else:
-            if FIRST_YEAR <= day.year <= LAST_YEAR:
-                return day
-    raise BadRequest("Enter the delivery day as a date, e.g. 2026-03-08.")
-
-
-def _clock(text: str, what: str) -> time:
-    if _CLOCK.fullmatch(text):
-        try:
-            return time.fromisoformat(text)
-        except ValueError:
-            pass
-    raise BadRequest(f"Enter the {what} of the window as a time of day, e.g. 21:00.")
-
-
-def _moment(day: date, at: time, zone: ZoneInfo) -> int:
-    """A local wall time as unix seconds; refused in the hour the clocks skip in spring."""
-    moment = datetime.combine(day, at, zone)
-    seconds = int(moment.timestamp())
-    if _local(seconds, zone).replace(tzinfo=None) != moment.replace(tzinfo=None):
-        raise BadRequest(f"{at:%H:%M} does not exist on {day} in {zone.key}: the clocks skip it. Choose another time.")
-    return seconds
 
 
 # -- accepting an offer -----------------------------------------------------------------------
@@ -318,7 +223,7 @@ def review_accept(offer_id: int):
     deal, cost, wallet = _acceptance(services, book, offer_id)
     facts = [
         ("Offer", f"#{offer_id} from {book.who(deal.producer)}"),
-        ("Energy", f"{_kwh_text(deal.wh)} kWh ({deal.wh} Wh)"),
+        ("Energy", f"{kwh_text(deal.wh)} kWh ({deal.wh} Wh)"),
         ("Price", f"{exact_credits(deal.price_per_kwh)} per kWh"),
         ("Delivery window", window_text(deal.first_interval, deal.last_interval, book.interval_length)),
         ("Cost", f"{exact_credits(cost)}, held in escrow"),
@@ -379,7 +284,7 @@ def review_cancel(offer_id: int):
     deal = _cancellable(book, offer_id)
     facts = [
         ("Offer", f"#{offer_id} from {book.who(deal.producer)}"),
-        ("Energy", f"{_kwh_text(deal.wh)} kWh at {exact_credits(deal.price_per_kwh)} per kWh"),
+        ("Energy", f"{kwh_text(deal.wh)} kWh at {exact_credits(deal.price_per_kwh)} per kWh"),
         ("Delivery window", window_text(deal.first_interval, deal.last_interval, book.interval_length)),
     ]
     if deal.state == OPEN:
@@ -467,24 +372,10 @@ def _form_defaults(book: Book, zone: ZoneInfo) -> dict[str, str]:
     """An hour from the start of the interval after next (time to review and confirm), within one day."""
     if book.interval_length is None:
         return {}
-    start = _local((book.current + 2) * book.interval_length, zone)
+    start = local_moment((book.current + 2) * book.interval_length, zone)
     end = start + timedelta(hours=1)
     return {"day": start.date().isoformat(), "start": f"{start:%H:%M}",
             "end": f"{end:%H:%M}" if end.date() == start.date() else "00:00"}
-
-
-def _local(seconds: float, zone: ZoneInfo) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc).astimezone(zone)
-
-
-def _kwh_text(wh: int) -> str:
-    """Wh as kWh with the decimals needed: 2500 -> '2.5'."""
-    text = f"{Decimal(wh).scaleb(-3):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _hours(seconds: int) -> str:
-    return f"{seconds / 3600:g}"
 
 
 def _review(title: str, facts: list[tuple[str, str]], notes: list[str], action: str, hidden: dict[str, str],
