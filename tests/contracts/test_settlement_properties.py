@@ -144,7 +144,9 @@ def test_deals_then_settlement_pay_every_wh_once_and_match_the_reference(
         community.setAllocationKey(int(key), sender=admin)
         coeffs = coefficients(raw_weights, share)
         community.setCoefficients(town, coeffs, sender=admin)
-        now = chain.pending_timestamp // INTERVAL
+        # Start a fresh interval, so that the next one's offers are accepted before their window starts.
+        now = chain.pending_timestamp // INTERVAL + 1
+        chain.pending_timestamp = now * INTERVAL
         interval = now + 1
         offers = []
         for seller, buyer, wh, price in terms:
