@@ -93,17 +93,17 @@ class ExchangeAgent:
             self.accept_if_needed(rules, now, all_deals)
 
     def after_reading(self, interval: int) -> None:
-        """A reading of ours reached the chain: meter every deal it may deliver for."""
-        for deal in deals(self.mirror).values():
-            if deal.state == ACCEPTED and self.account in (deal.producer, deal.consumer):
-                if deal.first_interval <= interval <= deal.last_interval:
-                    self.meter(deal.offer_id)
+        """A reading of ours reached the chain: meter every deal of ours it may deliver for."""
+        self._meter_interval(interval, lambda deal: self.account in (deal.producer, deal.consumer))
 
     def meter_before_settlement(self, interval: int) -> None:
         """Meter every accepted deal, anyone's, that may deliver in `interval`: once it is settled its
         delivery can no longer be metered, and the deal would refund energy that did flow."""
+        self._meter_interval(interval, lambda deal: True)
+
+    def _meter_interval(self, interval: int, concerns: Callable[[Deal], bool]) -> None:
         for deal in deals(self.mirror).values():
-            if deal.state == ACCEPTED and deal.first_interval <= interval <= deal.last_interval:
+            if deal.state == ACCEPTED and deal.first_interval <= interval <= deal.last_interval and concerns(deal):
                 self.meter(deal.offer_id)
 
     def meter(self, offer_id: int) -> None:
