@@ -61,7 +61,7 @@ def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: i
     others = {m: Household(PROFILES[profile], seed) for m, (profile, seed, _, _) in MEMBERS.items() if m != 1}
     mirror = MirrorDB(path)
     block = 1
-    events = [MirroredEvent(block, 0, _hash(block), start, _hash(-block), "Community", "AllocationKeyChanged", {"key": 0}),
+    events = [MirroredEvent(block, 0, _hash(block), start, _hash(-block), "Community", "AllocationKeyChanged", {"key": 0, "fromInterval": 0}),
               MirroredEvent(block, 1, _hash(block), start, _hash(-block), "Community", "LocalPriceChanged",
                             {"pricePerKWh": PRICE})]
     for m, account in accounts.items():

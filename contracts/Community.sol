@@ -46,6 +46,10 @@ contract Community is ICommunity, AccessControl {
     uint256 private constant CONSUMER_BIT = 1 << 25;
     uint256 private constant ACTIVE_BIT = 1 << 26;
     uint256 private constant MASK_32 = 0xffffffff;
+    uint256 private constant SHARE_SETS = 16;
+    uint256 private constant SCHEDULE_SLOTS = 192;
+    uint256 private constant QUARTER_HOUR = 900;
+    uint256 private constant DAY = 86400;
 
     /// @notice The community's energy credit.
     IERC20 public immutable token;
@@ -56,11 +60,12 @@ contract Community is ICommunity, AccessControl {
 
     /// @dev Parameters settlement reads together, in one slot.
     struct Parameters {
-        uint128 pricePerKWh;
+        uint96 pricePerKWh;
         uint32 gracePeriod;
         uint32 memberCount;
         uint32 lastSettledInterval;
-        AllocationKey key;
+        AllocationKey key; // the latest key, in force from `keyFrom` on
+        uint32 keyFrom;
     }
 
     Parameters private _params;
@@ -76,6 +81,14 @@ contract Community is ICommunity, AccessControl {
     /// @dev Per interval, one bit per member id that a deal booked a delivery for; settlement reads
     ///      `_dealt` only for those, and a word of 256 members costs one read when none has a deal.
     mapping(uint256 interval => mapping(uint256 word => uint256)) private _dealtMembers;
+    /// @dev Every key change, oldest first: from interval << 8 | key. Settlement of an interval before
+    ///      the latest change looks back here.
+    uint256[] private _keyChanges;
+    /// @dev SCHEDULED: per share set, members' shares in ppm, eight to a word as profiles are.
+    mapping(uint256 shareSet => mapping(uint256 word => uint256)) private _shareWords;
+    mapping(uint256 shareSet => uint256) private _shareSumsPpm;
+    /// @dev SCHEDULED: the share set of each of the 192 quarter-hour slots, 4 bits each, 64 to a word.
+    uint256[3] private _scheduleWords;
 
     /// @param token_ The community's energy credit.
     /// @param admin The community administrator (manages members and parameters).
@@ -98,16 +111,18 @@ contract Community is ICommunity, AccessControl {
         intervalLength = intervalLength_;
         firstInterval = block.timestamp / intervalLength_;
         _params = Parameters({
-            pricePerKWh: _toUint128(pricePerKWh),
+            pricePerKWh: _toUint96(pricePerKWh),
             gracePeriod: uint32(gracePeriod_),
             memberCount: 0,
             lastSettledInterval: 0,
-            key: key
+            key: key,
+            keyFrom: uint32(firstInterval)
         });
+        _keyChanges.push((firstInterval << 8) | uint256(key));
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         emit LocalPriceChanged(pricePerKWh);
         emit GracePeriodChanged(gracePeriod_);
-        emit AllocationKeyChanged(key);
+        emit AllocationKeyChanged(key, firstInterval);
     }
 
     // ------------------------------------------------------------------ membership (admin)
@@ -175,15 +190,55 @@ contract Community is ICommunity, AccessControl {
         _coefficientSumPpm = sum;
     }
 
-    /// @notice Chooses how production is shared from the next settlement on.
-    function setAllocationKey(AllocationKey key) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _params.key = key;
-        emit AllocationKeyChanged(key);
+    /// @notice Chooses how production is shared in `fromInterval` and every later interval.
+    /// @dev Never for an interval that has ended (its readings may be in), nor before the latest
+    ///      change; a second change from the same interval replaces the first.
+    function setAllocationKey(AllocationKey key, uint256 fromInterval) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        uint256 earliest = block.timestamp / intervalLength;
+        if (_params.keyFrom > earliest) earliest = _params.keyFrom;
+        if (fromInterval < earliest || fromInterval > type(uint32).max) {
+            revert CommunityKeyChangeTooEarly(fromInterval, earliest);
+        }
+        _setAllocationKey(key, fromInterval);
+    }
+
+    /// @notice Sets members' percentages of production in share set `shareSet` (0 to 15) for the
+    ///         SCHEDULED key; the set's total is checked at the end, at most 100 %.
+    function setShares(uint256 shareSet, address[] calldata accounts, uint32[] calldata sharesPpm)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        if (shareSet >= SHARE_SETS) revert CommunityShareSetOutOfRange(shareSet);
+        if (accounts.length != sharesPpm.length) revert CommunityLengthMismatch(accounts.length, sharesPpm.length);
+        uint256 sum = _shareSumsPpm[shareSet];
+        for (uint256 i; i < accounts.length; ++i) {
+            uint256 memberId = _activeMemberId(accounts[i]);
+            sum = sum - _shareOf(shareSet, memberId) + sharesPpm[i];
+            _writeShare(shareSet, memberId, sharesPpm[i]);
+            emit SharesChanged(shareSet, memberId, sharesPpm[i]);
+        }
+        if (sum > Allocation.FULL_SHARE_PPM) revert CommunitySharesOverflow(shareSet, sum);
+        _shareSumsPpm[shareSet] = sum;
+    }
+
+    /// @notice Sets which share set each quarter-hour uses under the SCHEDULED key: 192 bytes, the
+    ///         share sets of the 96 quarter-hours of a weekday (Monday to Friday) from 00:00 UTC, then
+    ///         of a Saturday or Sunday.
+    function setShareSchedule(bytes calldata slots) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (slots.length != SCHEDULE_SLOTS) revert CommunityShareScheduleLength(slots.length, SCHEDULE_SLOTS);
+        uint256[3] memory words;
+        for (uint256 i; i < SCHEDULE_SLOTS; ++i) {
+            uint256 shareSet = uint8(slots[i]);
+            if (shareSet >= SHARE_SETS) revert CommunityShareSetOutOfRange(shareSet);
+            words[i / 64] |= shareSet << ((i % 64) * 4);
+        }
+        _scheduleWords = words;
+        emit ShareScheduleChanged(slots);
     }
 
     /// @notice Sets the price per kWh allocated inside the community, in token units.
     function setLocalPrice(uint256 pricePerKWh) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _params.pricePerKWh = _toUint128(pricePerKWh);
+        _params.pricePerKWh = _toUint96(pricePerKWh);
         emit LocalPriceChanged(pricePerKWh);
     }
 
@@ -364,6 +419,27 @@ contract Community is ICommunity, AccessControl {
         return (params.pricePerKWh, params.gracePeriod, params.key, _coefficientSumPpm);
     }
 
+    /// @notice The key settlement uses for `interval`.
+    function allocationKeyAt(uint256 interval) external view returns (AllocationKey) {
+        return _keyAt(interval, _params);
+    }
+
+    /// @notice The latest key change: the key and the first interval it applies to.
+    function latestKeyChange() external view returns (AllocationKey key, uint256 fromInterval) {
+        return (_params.key, _params.keyFrom);
+    }
+
+    /// @notice A member's percentage of production in share set `shareSet`, in ppm, and the set's total.
+    function sharesOf(uint256 shareSet, uint256 memberId) external view returns (uint256 sharePpm, uint256 totalPpm) {
+        if (shareSet >= SHARE_SETS) revert CommunityShareSetOutOfRange(shareSet);
+        return (_shareOf(shareSet, memberId), _shareSumsPpm[shareSet]);
+    }
+
+    /// @notice The share set the SCHEDULED key uses for `interval`.
+    function shareSetAt(uint256 interval) external view returns (uint256) {
+        return _shareSetAt(interval);
+    }
+
     /// @notice Whether `interval` has been settled.
     function isSettled(uint256 interval) external view returns (bool) {
         return _isSettled(interval);
@@ -379,6 +455,7 @@ contract Community is ICommunity, AccessControl {
     /// @dev Working set of one settlement, in memory.
     struct Settlement {
         uint256 interval;
+        AllocationKey key;
         uint256 production;
         uint256 allocated;
         uint256 paid;
@@ -394,6 +471,7 @@ contract Community is ICommunity, AccessControl {
         uint256 n = params.memberCount;
         Settlement memory s;
         s.interval = interval;
+        s.key = _keyAt(interval, params);
         s.ledgers = new uint256[](n);
         s.demand = new uint256[](n);
         s.supply = new uint256[](n);
@@ -419,10 +497,11 @@ contract Community is ICommunity, AccessControl {
                 s.production += exported;
                 s.lastProducer = i;
             }
-            if (params.key == AllocationKey.STATIC) keyInput[i] = profile & COEFFICIENT_MASK;
-            else if (params.key == AllocationKey.PRIORITY) keyInput[i] = (profile >> PRIORITY_SHIFT) & 0xf;
+            if (s.key == AllocationKey.PRIORITY) keyInput[i] = (profile >> PRIORITY_SHIFT) & 0xf;
+            else keyInput[i] = profile & COEFFICIENT_MASK;
         }
-        uint256[] memory allocated = _allocate(params.key, s.production, s.demand, keyInput);
+        if (s.key == AllocationKey.SCHEDULED) _scheduledShares(interval, s.demand, keyInput);
+        uint256[] memory allocated = _allocate(s.key, s.production, s.demand, keyInput);
 
         // What each consumer pays: its allocation at the local price, up to its prepaid balance.
         s.payment = new uint256[](n);
@@ -437,7 +516,7 @@ contract Community is ICommunity, AccessControl {
             s.unpaid += cost - pays;
         }
         _book(s, allocated);
-        emit IntervalSettled(interval, s.production, s.allocated, s.paid, s.unpaid, params.key);
+        emit IntervalSettled(interval, s.production, s.allocated, s.paid, s.unpaid, s.key);
     }
 
     /// @dev Writes balances and surplus. Producers share the payment pro rata to the energy taken from
@@ -467,9 +546,58 @@ contract Community is ICommunity, AccessControl {
         pure
         returns (uint256[] memory)
     {
-        if (key == AllocationKey.STATIC) return Allocation.staticKey(production, demand, keyInput);
+        if (key == AllocationKey.STATIC_ROUNDS) return Allocation.staticRounds(production, demand, keyInput);
         if (key == AllocationKey.PRIORITY) return Allocation.priority(production, demand, keyInput);
-        return Allocation.prorata(production, demand);
+        if (key == AllocationKey.PRORATA) return Allocation.prorata(production, demand);
+        return Allocation.fixedShares(production, demand, keyInput);
+    }
+
+    /// @dev Replaces the coefficients in `shares` by the scheduled share set's, for the consumers with demand.
+    function _scheduledShares(uint256 interval, uint256[] memory demand, uint256[] memory shares) private view {
+        uint256 shareSet = _shareSetAt(interval);
+        for (uint256 i; i < demand.length; ++i) {
+            shares[i] = demand[i] == 0 ? 0 : _shareOf(shareSet, i + 1);
+        }
+    }
+
+    function _setAllocationKey(AllocationKey key, uint256 fromInterval) private {
+        uint256 change = (fromInterval << 8) | uint256(key);
+        if (fromInterval == _params.keyFrom) _keyChanges[_keyChanges.length - 1] = change;
+        else _keyChanges.push(change);
+        _params.key = key;
+        _params.keyFrom = uint32(fromInterval);
+        emit AllocationKeyChanged(key, fromInterval);
+    }
+
+    /// @dev The key in force for `interval`: the latest change at or before it.
+    function _keyAt(uint256 interval, Parameters memory params) private view returns (AllocationKey) {
+        if (interval >= params.keyFrom) return params.key;
+        for (uint256 i = _keyChanges.length - 1; i > 0; --i) {
+            uint256 change = _keyChanges[i - 1];
+            if (change >> 8 <= interval) return AllocationKey(uint8(change));
+        }
+        return AllocationKey(uint8(_keyChanges[0]));
+    }
+
+    /// @dev Slot of an interval's start: its quarter-hour of the UTC day, plus 96 on Saturdays and
+    ///      Sundays (day 0 of Unix time was a Thursday).
+    function _shareSetAt(uint256 interval) private view returns (uint256) {
+        uint256 start = interval * intervalLength;
+        uint256 slot = (start % DAY) / QUARTER_HOUR;
+        if ((start / DAY + 3) % 7 >= 5) slot += 96;
+        return (_scheduleWords[slot / 64] >> ((slot % 64) * 4)) & 0xf;
+    }
+
+    function _shareOf(uint256 shareSet, uint256 memberId) private view returns (uint256) {
+        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
+        return (_shareWords[shareSet][memberId / PROFILES_PER_WORD] >> shift) & MASK_32;
+    }
+
+    function _writeShare(uint256 shareSet, uint256 memberId, uint256 sharePpm) private {
+        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
+        mapping(uint256 => uint256) storage words = _shareWords[shareSet];
+        uint256 word = memberId / PROFILES_PER_WORD;
+        words[word] = (words[word] & ~(MASK_32 << shift)) | (sharePpm << shift);
     }
 
     function _bookDelivery(uint256 interval, uint256 producerId, uint256 consumerId, uint256 wh) private {
@@ -568,9 +696,9 @@ contract Community is ICommunity, AccessControl {
         return _settledWords[interval >> 8] & (1 << (interval & 0xff)) != 0;
     }
 
-    function _toUint128(uint256 value) private pure returns (uint128) {
-        if (value > type(uint128).max) revert CommunityAmountTooLarge(value);
-        return uint128(value);
+    function _toUint96(uint256 value) private pure returns (uint96) {
+        if (value > type(uint96).max) revert CommunityAmountTooLarge(value);
+        return uint96(value);
     }
 
     function _ceilDiv(uint256 a, uint256 b) private pure returns (uint256) {

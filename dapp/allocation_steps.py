@@ -11,20 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from node.allocation import MAX_PRIORITY, AllocationKey
+from node.allocation import FULL_SHARE_PPM, MAX_PRIORITY, AllocationKey
 from node.settlement import taken_wh
 
 from dapp.ledger_view import WH_PER_KWH, CommunityHistory, Delivery, SettledInterval
 from dapp.units import credits, energy, price_per_kwh
 
 KEY_FORMULAS = {
-    AllocationKey.PRORATA: "Pro rata: every consumer gets the same share of its import. E_i = min(P, ΣC) · C_i / ΣC, "
+    AllocationKey.PRORATA: "Pro rata to consumption (Austria's dynamic model, France's default dynamic key, Luxembourg's "
+                           "prorata): every consumer gets the same share of its import. E_i = min(P, ΣC) · C_i / ΣC, "
                            "rounded down, where P is the production, C_i a consumer's import and ΣC all consumers' import.",
-    AllocationKey.STATIC: "Static key: each consumer is entitled to its coefficient k_i of the production; shares a "
-                          "consumer does not need flow to the others still short, in proportion to their coefficients. "
-                          "E_i = min(C_i, λ · k_i) for the largest λ that allocates no more than P.",
-    AllocationKey.PRIORITY: "Priority: levels are served in order, level 0 first; inside the level where production "
-                            "runs out, consumers share pro rata to their import.",
+    AllocationKey.STATIC_ROUNDS: "Fixed shares in several rounds (Brussels): each consumer is entitled to its coefficient "
+                                 "k_i of the production; shares a consumer does not need go, round after round, to the "
+                                 "others still short, in proportion to their coefficients. E_i = min(C_i, λ · k_i) for "
+                                 "the largest λ that allocates no more than P.",
+    AllocationKey.PRIORITY: "Priority levels (Luxembourg's priorité): levels are served in order, level 0 first; inside "
+                            "the level where production runs out, consumers share pro rata to their import.",
+    AllocationKey.STATIC_FIXED: "Fixed shares (Austria's static model): each consumer is entitled to its coefficient k_i "
+                                "of the production, E_i = min(C_i, ⌊P · k_i⌋); a share it does not use is surplus fed "
+                                "to the grid, never passed on to the others.",
+    AllocationKey.SCHEDULED: "The community's own percentages (France's dynamique simple): all producers' export goes "
+                             "into one pot, and each consumer gets the percentage the community set for this quarter-hour "
+                             "of a weekday or weekend day, E_i = min(C_i, ⌊P · k_i⌋); an unused share is surplus.",
 }
 
 
@@ -81,7 +89,8 @@ def explain(settled: SettledInterval, history: CommunityHistory, member_id: int 
         rows[m] = MemberRow(
             history.pseudonym(m) + (" (you)" if m == member_id else ""), m == member_id, profile.role,
             imported - settled.dealt_import(m), exported - settled.dealt_export(m), settled.supply(m),
-            settled.demand(m), profile.coefficient_ppm, profile.priority, allocated[m],
+            settled.demand(m), settled.shares.get(m, 0) if settled.key == AllocationKey.SCHEDULED else profile.coefficient_ppm,
+            profile.priority, allocated[m],
             booked[0] if booked else None, booked[1] if booked else None,
             None if settled.price is None else allocated[m] * settled.price // WH_PER_KWH,
         )
@@ -192,7 +201,21 @@ def _priority(rows: list[MemberRow], production: int) -> list[Step]:
     return [Step("Levels in order, each taking what is left:", tuple(lines))]
 
 
-_ALLOCATORS = {AllocationKey.PRORATA: _prorata, AllocationKey.STATIC: _static, AllocationKey.PRIORITY: _priority}
+def _fixed(rows: list[MemberRow], production: int) -> list[Step]:
+    lines = []
+    for r in rows:
+        if not r.demand_wh:
+            continue
+        share = production * r.coefficient_ppm // FULL_SHARE_PPM
+        fate = (f"uses {r.demand_wh} Wh of it; the other {share - r.demand_wh} Wh are surplus"
+                if r.demand_wh < share else f"gets all of it, {r.reference_wh} Wh")
+        lines.append(f"{r.name}: share ⌊{production} · {r.coefficient_ppm / 10_000:g} %⌋ = {share} Wh, import "
+                     f"{r.demand_wh} Wh → {fate}")
+    return [Step("Each consumer takes its own share of P, up to its import; nothing is passed on:", tuple(lines))]
+
+
+_ALLOCATORS = {AllocationKey.PRORATA: _prorata, AllocationKey.STATIC_ROUNDS: _static, AllocationKey.PRIORITY: _priority,
+               AllocationKey.STATIC_FIXED: _fixed, AllocationKey.SCHEDULED: _fixed}
 
 
 def _payment(settled: SettledInterval, rows: dict[int, MemberRow]) -> list[Step]:

@@ -69,7 +69,7 @@ def interval(interval: str):
     length = periods.interval_seconds(services)
     with services.mirror() as mirror:
         history = CommunityHistory(mirror)
-        settled = load_settled(mirror, history, number, number)
+        settled = load_settled(mirror, history, number, number, length)
         member_id = history.member_id_of(services.address)
         mine = settled[0].bought(member_id) + settled[0].sold(member_id) if settled and member_id else ()
         prices = offer_prices(mirror, (d.offer_id for d in mine))  # only this household's deals

@@ -28,6 +28,8 @@ def page():
         history = CommunityHistory(mirror)
         member_id = history.member_id_of(services.address)
         books = day_books(mirror, history, member_id, month, length)
+    now = int(services.clock()) // length
+    key, upcoming = history.key_at(now) or history.key, history.upcoming_key(now)
     book = books[day.day - 1]
     month_import: dict[int, int] = {}
     for b in books:
@@ -38,12 +40,17 @@ def page():
     return render_template(
         "community.html",
         day=day, previous=(day - timedelta(days=1)).isoformat(), next=(day + timedelta(days=1)).isoformat(),
-        members=history.members(), member_id=member_id, key=history.key, price=history.price,
-        formula=KEY_FORMULAS.get(history.key), book=book, k_anonymity=K_ANONYMITY,
+        members=history.members(), member_id=member_id, key=key, price=history.price,
+        formula=KEY_FORMULAS.get(key), book=book, k_anonymity=K_ANONYMITY,
+        upcoming=upcoming, upcoming_start=upcoming and _local(upcoming.from_interval * length, zone),
         distributions=distributions, others_today=others_today,
         month_rank=rank_share(month_import, member_id), month_others=len(month_import.keys() - {member_id}),
         chart=_chart(book, zone, distributions),
     )
+
+
+def _local(unix: int, zone) -> str:
+    return datetime.fromtimestamp(unix, timezone.utc).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _chart(book, zone, distributions: bool) -> dict:

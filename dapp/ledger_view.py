@@ -1,8 +1,8 @@
 """Settled community intervals read from the event mirror: each member's bill and the community's totals.
 
 Everything here is derived from Community events (MemberAdded, MemberProfileChanged,
-MemberRemoved, LocalPriceChanged, AllocationKeyChanged, ReadingSubmitted, MemberSettled,
-IntervalSettled) and EnergyExchange's DeliveryRecorded, with the arithmetic of node.settlement, so
+MemberRemoved, LocalPriceChanged, AllocationKeyChanged, SharesChanged, ShareScheduleChanged,
+ReadingSubmitted, MemberSettled, IntervalSettled) and EnergyExchange's DeliveryRecorded, with the arithmetic of node.settlement, so
 the bill is what the chain booked. Peer deals are metered before the interval is settled: a
 member's import is what deals delivered to it, plus the community key's allocation, plus the grid;
 its export is what it delivered under deals, plus what the community took, plus surplus.
@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 
-from node.allocation import AllocationKey
+from node.allocation import AllocationKey, schedule_slot
 from node.mirror.db import MirrorDB
 from node.settlement import MemberInterval, settle_interval, producer_earnings, taken_wh
 
@@ -52,6 +52,15 @@ class Profile:
         if self.producer and self.consumer:
             return "prosumer"
         return "producer" if self.producer else "consumer" if self.consumer else "no role"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """An AllocationKeyChanged event: `key` settles `from_interval` and every later interval."""
+
+    position: Position
+    key: AllocationKey
+    from_interval: int
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,10 @@ class CommunityHistory:
         self.active: dict[int, bool] = {}
         self.membership: dict[str, bool] = {}  # account -> a member now, in joining order
         self.profiles: dict[int, _Timeline] = {}
-        self.prices, self.keys = _Timeline(), _Timeline()
+        self.prices = _Timeline()
+        self.key_changes: list[KeyChange] = []
+        self.shares: dict[tuple[int, int], _Timeline] = {}  # (share set, member id) -> ppm over time
+        self.schedules = _Timeline()  # the SCHEDULED key's 192 slots over time
         # A removed member can be added again: the later of its MemberAdded and MemberRemoved counts.
         changes = sorted(
             [(_position(e), e.args, True) for e in mirror.events("MemberAdded", COMMUNITY)]
@@ -113,7 +125,13 @@ class CommunityHistory:
         for event in mirror.events("LocalPriceChanged", COMMUNITY):
             self.prices.add(_position(event), event.args["pricePerKWh"])
         for event in mirror.events("AllocationKeyChanged", COMMUNITY):
-            self.keys.add(_position(event), AllocationKey(event.args["key"]))
+            self.key_changes.append(KeyChange(_position(event), AllocationKey(event.args["key"]),
+                                              event.args.get("fromInterval", 0)))
+        for event in mirror.events("SharesChanged", COMMUNITY):
+            a = event.args
+            self.shares.setdefault((a["shareSet"], a["memberId"]), _Timeline()).add(_position(event), a["sharePpm"])
+        for event in mirror.events("ShareScheduleChanged", COMMUNITY):
+            self.schedules.add(_position(event), bytes.fromhex(event.args["slots"].removeprefix("0x")))
         self.names = pseudonyms(list(self.accounts.values()))
 
     def member_id_of(self, account: str | None) -> int | None:
@@ -141,7 +159,27 @@ class CommunityHistory:
 
     @property
     def key(self) -> AllocationKey | None:
-        return self.keys.latest
+        """The latest key chosen (it may apply from a later interval: see `key_at`)."""
+        return self.key_changes[-1].key if self.key_changes else None
+
+    def key_at(self, interval: int) -> AllocationKey | None:
+        """The key that settles `interval`: the latest change made from it or an earlier interval."""
+        for change in reversed(self.key_changes):
+            if change.from_interval <= interval:
+                return change.key
+        return None
+
+    def upcoming_key(self, interval: int) -> KeyChange | None:
+        """The latest key change, if it applies only from a later interval than `interval`."""
+        latest = self.key_changes[-1] if self.key_changes else None
+        return latest if latest and latest.from_interval > interval else None
+
+    def shares_at(self, interval: int, length: int, position: Position, members) -> dict[int, int]:
+        """The SCHEDULED key's share of each member for `interval`, as they stood at `position`."""
+        schedule = self.schedules.at(position)
+        share_set = schedule[schedule_slot(interval * length)] if schedule else 0
+        return {m: self.shares[(share_set, m)].at(position, 0) if (share_set, m) in self.shares else 0
+                for m in members}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +209,14 @@ class SettledInterval:
     booked: dict[int, tuple[int, int]]  # member id -> (allocated Wh, token delta)
     profiles: dict[int, Profile]  # of the members with readings, as settlement read them
     deliveries: tuple[Delivery, ...] = ()  # peer deals metered in the interval, in chain order
+    shares: dict[int, int] = field(default_factory=dict)  # SCHEDULED: member id -> its share in the interval's set
 
     def members(self) -> list[MemberInterval]:
         return [
             MemberInterval(m, imported, exported, self.profiles[m].producer, self.profiles[m].consumer,
                            self.profiles[m].coefficient_ppm, self.profiles[m].priority, UNLIMITED_BALANCE,
-                           dealt_import_wh=self.dealt_import(m), dealt_export_wh=self.dealt_export(m))
+                           dealt_import_wh=self.dealt_import(m), dealt_export_wh=self.dealt_export(m),
+                           share_ppm=self.shares.get(m, 0))
             for m, (imported, exported) in sorted(self.readings.items())
         ]
 
@@ -442,9 +482,9 @@ def offer_prices(mirror: MirrorDB, offer_ids) -> dict[int, int]:
     return prices
 
 
-def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: int,
+def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: int, length: int,
                  readings: dict[int, dict[int, tuple[int, int]]] | None = None) -> list[SettledInterval]:
-    """The settled intervals in [first, last], oldest first."""
+    """The settled intervals in [first, last] of `length` seconds each, oldest first."""
     if readings is None:
         readings = load_readings(mirror, first, last)
     deliveries = load_deliveries(mirror, history, first, last)
@@ -461,13 +501,14 @@ def load_settled(mirror: MirrorDB, history: CommunityHistory, first: int, last: 
             interval, position, a["productionWh"], a["allocatedWh"], a["paid"], a["unpaid"], AllocationKey(a["key"]),
             history.prices.at(position), members, booked.get(interval, {}),
             {m: history.profile_at(m, position) for m in members}, deliveries.get(interval, ()),
+            history.shares_at(interval, length, position, members) if history.schedules.values else {},
         ))
     return sorted(settled, key=lambda s: s.interval)
 
 
 def build_day(mirror: MirrorDB, history: CommunityHistory, member_id: int | None, day: Day, length: int) -> DayBook:
     readings = load_readings(mirror, day.first, day.last)
-    settled = load_settled(mirror, history, day.first, day.last, readings)
+    settled = load_settled(mirror, history, day.first, day.last, length, readings)
     member_import: dict[int, int] = {}
     what_if = None if any(s.price is None for s in settled) else {key: WhatIf() for key in AllocationKey}
     mismatches = []

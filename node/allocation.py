@@ -15,14 +15,22 @@ from node.errors import AllocationError
 
 FULL_SHARE_PPM = 1_000_000
 MAX_PRIORITY = 15
+SHARE_SETS = 16  # SCHEDULED: share sets 0..15
+SCHEDULE_SLOTS = 192  # SCHEDULED: 96 weekday quarter-hours from 00:00 UTC, then 96 of Saturday and Sunday
+QUARTER_HOUR_S = 900
+DAY_S = 86_400
 
 
 class AllocationKey(IntEnum):
-    """The community's allocation keys, numbered as in ICommunity.AllocationKey."""
+    """The community's allocation keys, numbered as in ICommunity.AllocationKey (docs/contracts.md
+    names each one's source rule)."""
 
-    PRORATA = 0
-    STATIC = 1
-    PRIORITY = 2
+    PRORATA = 0  # Austria dynamic, France "dynamique par défaut", Luxembourg "prorata"
+    STATIC_ROUNDS = 1  # Brussels: fixed key in several rounds
+    PRIORITY = 2  # Luxembourg "priorité"
+    STATIC_FIXED = 3  # Austria static: an unused share is surplus
+    SCHEDULED = 4  # France "dynamique simple": the community's percentages per quarter-hour
+
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,10 @@ def allocate(key: AllocationKey, production_wh: int, consumers: Sequence[Consume
     demand = [c.demand_wh for c in consumers]
     if key == AllocationKey.PRORATA:
         return prorata(production_wh, demand)
-    if key == AllocationKey.STATIC:
-        return static_key(production_wh, demand, [c.coefficient_ppm for c in consumers])
+    if key == AllocationKey.STATIC_ROUNDS:
+        return static_rounds(production_wh, demand, [c.coefficient_ppm for c in consumers])
+    if key in (AllocationKey.STATIC_FIXED, AllocationKey.SCHEDULED):
+        return fixed_shares(production_wh, demand, [c.coefficient_ppm for c in consumers])
     if key == AllocationKey.PRIORITY:
         return priority(production_wh, demand, [c.priority for c in consumers])
     raise AllocationError(f"unknown allocation key {key!r}")
@@ -55,7 +65,12 @@ def prorata(production: int, demand: Sequence[int]) -> list[int]:
     return [production * c // total for c in demand]
 
 
-def static_key(production: int, demand: Sequence[int], coefficient_ppm: Sequence[int]) -> list[int]:
+def fixed_shares(production: int, demand: Sequence[int], share_ppm: Sequence[int]) -> list[int]:
+    """E_i = min(C_i, P·k_i), rounded down: a share a consumer does not use is surplus, not passed on."""
+    return [min(c, production * k // FULL_SHARE_PPM) for c, k in zip(demand, share_ppm)]
+
+
+def static_rounds(production: int, demand: Sequence[int], coefficient_ppm: Sequence[int]) -> list[int]:
     """E_i = min(C_i, λ·k_i), the largest λ allocating no more than P (water-filling).
 
     Members sorted by C_i/k_i saturate while C_i·K ≤ R·k_i (R, K: production and keys left);
@@ -77,9 +92,9 @@ def static_key(production: int, demand: Sequence[int], coefficient_ppm: Sequence
 
 
 def static_key_by_rounds(production: int, demand: Sequence[int], coefficient_ppm: Sequence[int]) -> list[Fraction]:
-    """STATIC as the tariff text states it, in exact fractions: shares min(C_i, k_i·P), then unused
+    """STATIC_ROUNDS as the tariff text states it, in exact fractions: shares min(C_i, k_i·P), then unused
     production redistributed to unmet members in proportion to their keys until nothing moves.
-    `static_key` is its closed form; the two agree to within rounding."""
+    `static_rounds` is its closed form; the two agree to within rounding."""
     allocated = [Fraction(min(c, Fraction(k * production, FULL_SHARE_PPM))) for c, k in zip(demand, coefficient_ppm)]
     while True:
         left = production - sum(allocated)
@@ -106,6 +121,14 @@ def priority(production: int, demand: Sequence[int], level: Sequence[int]) -> li
         c if level_energy[lv] == level_demand[lv] else level_energy[lv] * c // level_demand[lv]
         for c, lv in zip(demand, level)
     ]
+
+
+def schedule_slot(start_unix: int) -> int:
+    """The SCHEDULED key's slot for an interval starting at `start_unix`, as Community._shareSetAt
+    computes it: the quarter-hour of the UTC day, plus 96 on a Saturday or Sunday."""
+    slot = start_unix % DAY_S // QUARTER_HOUR_S
+    weekday = (start_unix // DAY_S + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    return slot + 96 if weekday >= 5 else slot
 
 
 def _check(production: int, consumers: Sequence[Consumer]) -> None:

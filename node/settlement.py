@@ -32,6 +32,11 @@ class MemberInterval:
     balance: int = 0
     dealt_import_wh: int = 0  # of import_wh, what peer deals delivered to this member
     dealt_export_wh: int = 0  # of export_wh, what this member delivered under peer deals
+    share_ppm: int = 0  # SCHEDULED: the member's share in the share set the interval's quarter-hour uses
+
+    def key_share_ppm(self, key: AllocationKey) -> int:
+        """The share `key` gives this member: the scheduled one under SCHEDULED, else the coefficient."""
+        return self.share_ppm if key == AllocationKey.SCHEDULED else self.coefficient_ppm
 
     @property
     def community_import_wh(self) -> int:
@@ -76,7 +81,7 @@ def settle_interval(key: AllocationKey, price_per_kwh: int, members: Sequence[Me
     supply = [m.community_export_wh if m.producer else 0 for m in members]
     production = sum(supply)
     consumers = [
-        Consumer(m.community_import_wh if m.consumer else 0, m.coefficient_ppm, m.priority) for m in members
+        Consumer(m.community_import_wh if m.consumer else 0, m.key_share_ppm(key), m.priority) for m in members
     ]
     allocated = allocate(key, production, consumers)
     total_allocated = sum(allocated)

@@ -26,6 +26,31 @@ class CommunitySettings:
     key: AllocationKey = AllocationKey.PRORATA
 
 
+class AllocationKeyType(click.ParamType):
+    """An allocation key by name, e.g. `static-fixed` or `STATIC_FIXED`."""
+
+    name = "key"
+
+    def get_metavar(self, param, *args) -> str:
+        return "[" + "|".join(key_name(k) for k in AllocationKey) + "]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, AllocationKey):
+            return value
+        try:
+            return AllocationKey[value.strip().upper().replace("-", "_")]
+        except KeyError:
+            self.fail(f"{value!r} is not an allocation key: choose one of "
+                      + ", ".join(key_name(k) for k in AllocationKey), param, ctx)
+
+
+def key_name(key: AllocationKey) -> str:
+    return key.name.lower().replace("_", "-")
+
+
+ALLOCATION_KEY = AllocationKeyType()
+
+
 def credits(text: str) -> int:
     """'1.5' credits -> token units."""
     try:

@@ -1,9 +1,12 @@
 """`ape run community ...`: the administrator's commands for a deployed community.
 
-add-member, remove-member, set-key (with coefficients), set-price, mint and show. Bad input is
-refused with a one-line reason before anything is sent.
+add-member, remove-member, set-key (with coefficients, from an interval on), set-shares and
+set-schedule (the SCHEDULED key's percentages), set-price, mint and show. Bad input is refused with
+a one-line reason before anything is sent.
 """
 
+import re
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 import click
@@ -12,8 +15,10 @@ from ape.cli import ConnectedProviderCommand, verbosity_option
 from ape.exceptions import ApeException
 from eth_utils import is_address, keccak, to_checksum_address
 
-from node.allocation import FULL_SHARE_PPM, MAX_PRIORITY, AllocationKey
-from scripts._ledger import connect, credits, format_credits, network_choice, percent_to_ppm, refusal, signer
+from node.allocation import FULL_SHARE_PPM, MAX_PRIORITY, QUARTER_HOUR_S, SCHEDULE_SLOTS, SHARE_SETS, AllocationKey
+from scripts._ledger import (
+    ALLOCATION_KEY, connect, credits, format_credits, key_name, network_choice, percent_to_ppm, refusal, signer,
+)
 
 account_alias = click.option("--account", "alias", default=None, help="Keystore alias of the admin (default on local chains: test account 0).")
 
@@ -75,7 +80,12 @@ def show(network, alias):
     click.echo(f"  token           {token.symbol()} at {token.address}")
     click.echo(f"  interval        {community.intervalLength()} s, grace {grace} s, now interval {community.currentInterval()}")
     click.echo(f"  local price     {format_credits(price)} {token.symbol()}/kWh")
-    click.echo(f"  allocation key  {AllocationKey(key).name} (coefficients total {total_ppm / 10_000:.2f}%)")
+    now = community.currentInterval()
+    in_force = AllocationKey(community.allocationKeyAt(now))
+    click.echo(f"  allocation key  {key_name(in_force)} (coefficients total {total_ppm / 10_000:.2f}%)")
+    latest, later = community.latestKeyChange()
+    if later > now:
+        click.echo(f"  from interval {later} ({_starts(community, later)}): {key_name(AllocationKey(latest))}")
     click.echo(f"  last settled    {community.lastSettledInterval() or '-'}")
     click.echo(f"  {'id':>3} {'account':42} {'roles':9} {'coef':>7} {'prio':>4} {'balance':>14} {'surplus Wh':>11} {'last reading'}")
     for mid in range(1, community.memberCount() + 1):
@@ -138,14 +148,18 @@ def remove_member(network, account, alias):
 
 
 @cli.command("set-key", cls=ConnectedProviderCommand)
-@click.argument("key", type=click.Choice([k.name for k in AllocationKey], case_sensitive=False))
+@click.argument("key", type=ALLOCATION_KEY)
 @click.option("--coefficient", "pairs", multiple=True, type=coefficient_pair, metavar="ACCOUNT=PERCENT",
               help="Static coefficient of a member; repeat for each member to change.")
+@click.option("--from", "start", default="next", show_default=True, metavar="WHEN",
+              help="First interval under the new key: 'next', 'now' (the running one), an interval number, "
+                   "or a date and time (ISO 8601; without an offset, UTC), rounded up to an interval start.")
 @account_alias
-def set_key(network, key, pairs, alias):
-    """Choose the allocation key, and optionally the static coefficients."""
+def set_key(network, key, pairs, start, alias):
+    """Choose the allocation key from an interval on, and optionally the static coefficients."""
     contracts, admin = open_community(network, alias)
     community = contracts["Community"]
+    first = _interval_from(community, start)
     if pairs:
         changes = dict(pairs)
         current = {a: community.memberProfile(member_id(community, a))[5] for a in changes}
@@ -153,7 +167,41 @@ def set_key(network, key, pairs, alias):
         if total > FULL_SHARE_PPM:
             raise click.ClickException(f"coefficients would add up to {total / 10_000:.2f}%, over 100%")
         send("set coefficients", community.setCoefficients, list(changes), list(changes.values()), sender=admin)
-    send(f"set key {key.upper()}", community.setAllocationKey, int(AllocationKey[key.upper()]), sender=admin)
+    send(f"set key {key_name(key)} from interval {first} ({_starts(community, first)})",
+         community.setAllocationKey, int(key), first, sender=admin)
+
+
+@cli.command("set-shares", cls=ConnectedProviderCommand)
+@click.argument("share_set", metavar="SET", type=click.IntRange(0, SHARE_SETS - 1))
+@click.option("--share", "pairs", multiple=True, required=True, type=coefficient_pair, metavar="ACCOUNT=PERCENT",
+              help="A member's percentage of production in this share set; repeat for each member to change.")
+@account_alias
+def set_shares(network, share_set, pairs, alias):
+    """Set members' percentages in share SET (0-15) of the SCHEDULED key."""
+    contracts, admin = open_community(network, alias)
+    community = contracts["Community"]
+    changes = dict(pairs)
+    current = {a: community.sharesOf(share_set, member_id(community, a))[0] for a in changes}
+    total = community.sharesOf(share_set, 0)[1] - sum(current.values()) + sum(changes.values())
+    if total > FULL_SHARE_PPM:
+        raise click.ClickException(f"share set {share_set} would add up to {total / 10_000:.2f}%, over 100%")
+    send(f"set shares of set {share_set}", community.setShares, share_set, list(changes), list(changes.values()),
+         sender=admin)
+
+
+@cli.command("set-schedule", cls=ConnectedProviderCommand)
+@click.option("--weekday", "weekday", multiple=True, metavar="HH:MM-HH:MM=SET",
+              help="Share set for a time span of Monday to Friday, in UTC; repeat for each span.")
+@click.option("--weekend", "weekend", multiple=True, metavar="HH:MM-HH:MM=SET",
+              help="Share set for a time span of Saturday and Sunday, in UTC; repeat for each span.")
+@click.option("--default", "default_set", type=click.IntRange(0, SHARE_SETS - 1), default=0, show_default=True,
+              help="Share set of every quarter-hour no span names.")
+@account_alias
+def set_schedule(network, weekday, weekend, default_set, alias):
+    """Choose which share set each quarter-hour uses under the SCHEDULED key."""
+    slots = schedule_slots(weekday, weekend, default_set)
+    contracts, admin = open_community(network, alias)
+    send("set share schedule", contracts["Community"].setShareSchedule, slots, sender=admin)
 
 
 @cli.command("set-price", cls=ConnectedProviderCommand)
@@ -184,3 +232,47 @@ def mint(network, account, amount, prepay, reference, alias):
     send(f"issue {amount} credits", token.issue, admin.address, units, ref, sender=admin)
     send("approve the community", token.approve, community.address, units, sender=admin)
     send(f"prepay {amount} credits for {account}", community.deposit, account, units, sender=admin)
+
+
+SPAN = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})=(\d{1,2})$")
+
+
+def schedule_slots(weekday: tuple[str, ...], weekend: tuple[str, ...], default_set: int) -> bytes:
+    """The 192 slots of setShareSchedule from spans such as '08:00-18:00=1' (UTC, whole quarter-hours)."""
+    slots = bytearray([default_set] * SCHEDULE_SLOTS)
+    for offset, spans in ((0, weekday), (SCHEDULE_SLOTS // 2, weekend)):
+        for span in spans:
+            match = SPAN.match(span.replace(" ", ""))
+            if not match:
+                raise click.BadParameter(f"{span!r}: write HH:MM-HH:MM=SET, e.g. 08:00-18:00=1")
+            h1, m1, h2, m2, share_set = (int(g) for g in match.groups())
+            begin, end = (h1 * 3600 + m1 * 60), (h2 * 3600 + m2 * 60)
+            if begin % QUARTER_HOUR_S or end % QUARTER_HOUR_S or not 0 <= begin < end <= 86_400:
+                raise click.BadParameter(f"{span!r}: a span runs forward within one day, on whole quarter-hours")
+            if share_set >= SHARE_SETS:
+                raise click.BadParameter(f"{span!r}: share sets are 0 to {SHARE_SETS - 1}")
+            for slot in range(begin // QUARTER_HOUR_S, end // QUARTER_HOUR_S):
+                slots[offset + slot] = share_set
+    return bytes(slots)
+
+
+def _interval_from(community, text: str) -> int:
+    now = community.currentInterval()
+    if text in ("next", "now"):
+        return now + 1 if text == "next" else now
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: write next, now, an interval number or a date such as 2027-01-01T00:00",
+                                 param_hint="--from") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    length = community.intervalLength()
+    return -(-int(moment.timestamp()) // length)
+
+
+def _starts(community, interval: int) -> str:
+    start = datetime.fromtimestamp(interval * community.intervalLength(), tz=timezone.utc)
+    return f"starts {start:%Y-%m-%d %H:%M} UTC"

@@ -7,9 +7,8 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from node.allocation import AllocationKey
 from node.chain import deployment as records
-from scripts._ledger import CommunitySettings, credits, deploy_and_record, network_choice, signer, still_on_chain
+from scripts._ledger import ALLOCATION_KEY, CommunitySettings, credits, deploy_and_record, network_choice, signer, still_on_chain
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -20,7 +19,7 @@ from scripts._ledger import CommunitySettings, credits, deploy_and_record, netwo
 @click.option("--interval-length", type=click.IntRange(60), default=900, show_default=True, help="Seconds per interval.")
 @click.option("--grace-period", type=click.IntRange(0), default=120, show_default=True, help="Seconds before an ended interval can be settled.")
 @click.option("--price", default="0.1", show_default=True, help="Credits per kWh shared inside the community.")
-@click.option("--key", type=click.Choice([k.name for k in AllocationKey], case_sensitive=False), default="PRORATA", show_default=True)
+@click.option("--key", type=ALLOCATION_KEY, default="prorata", show_default=True, help="The allocation key (docs/contracts.md).")
 def cli(network, alias, redeploy, token_name, token_symbol, interval_length, grace_period, price, key):
     """Deploy EnergyToken, Community, ConsentRegistry, EnergyCertificate and EnergyExchange, and wire their roles."""
     network = network_choice(chain)
@@ -44,7 +43,7 @@ def cli(network, alias, redeploy, token_name, token_symbol, interval_length, gra
         interval_length=interval_length,
         grace_period=grace_period,
         price_per_kwh=credits(price),
-        key=AllocationKey[key.upper()],
+        key=key,
     )
     click.echo(f"Deploying the community to {network} as {deployer.address} ...")
     contracts, saved = deploy_and_record(project, chain, deployer, settings)

@@ -53,7 +53,7 @@ def ape_run(chain, deployments):
 
 @pytest.fixture(scope="module")
 def deployed(ape_run):
-    result = ape_run("deploy", "--price", "0.25", "--key", "static")
+    result = ape_run("deploy", "--price", "0.25", "--key", "static-rounds")
     assert result.returncode == 0, result.stderr
     return result
 
@@ -79,7 +79,7 @@ def test_deploy_records_every_contract_with_chain_and_block(deployed, deployment
         "EnergyToken",
     ]
     assert record["chain_id"] == 1337
-    assert record["parameters"]["key"] == "STATIC"
+    assert record["parameters"]["key"] == "STATIC_ROUNDS"
     assert record["parameters"]["price_per_kwh"] == 25 * 10**16
 
 
@@ -132,7 +132,7 @@ def test_a_new_member_without_ether_gets_its_gas_money_from_the_admin(deployed, 
 
 
 def test_coefficients_over_one_hundred_percent_are_refused(deployed, ape_run):
-    result = ape_run("community", "set-key", "static", "--coefficient", f"{HOUSEHOLDS[1]}=70")
+    result = ape_run("community", "set-key", "static-rounds", "--coefficient", f"{HOUSEHOLDS[1]}=70")
     assert refused(result, "coefficients would add up to 110.00%, over 100%")
 
 
@@ -144,4 +144,25 @@ def test_unknown_member_is_refused(deployed, ape_run):
 def test_malformed_address_and_amount_are_refused(deployed, ape_run):
     assert refused(ape_run("community", "remove-member", "0x123"), "is not an Ethereum address")
     assert refused(ape_run("community", "set-price", "cheap"), "is not an amount of credits")
-    assert refused(ape_run("community", "set-key", "static", "--coefficient", "nonsense"), "ACCOUNT=PERCENT")
+    assert refused(ape_run("community", "set-key", "static-rounds", "--coefficient", "nonsense"), "ACCOUNT=PERCENT")
+    assert refused(ape_run("community", "set-key", "dynamic"), "is not an allocation key: choose one of prorata,")
+    assert refused(ape_run("community", "set-key", "priority", "--from", "1"), "CommunityKeyChangeTooEarly")
+    assert refused(ape_run("community", "set-schedule", "--weekday", "08:10-18:00=1"), "on whole quarter-hours")
+    assert refused(ape_run("community", "set-shares", "2", "--share", f"{HOUSEHOLDS[1]}=70",
+                           "--share", f"{HOUSEHOLDS[2]}=40"), "share set 2 would add up to 110.00%, over 100%")
+
+
+def test_admin_schedules_a_key_and_its_shares_from_a_later_interval(deployed, ape_run):
+    _, bakery, flat = HOUSEHOLDS
+    steps = [
+        ("community", "set-shares", "1", "--share", f"{bakery}=70", "--share", f"{flat}=30"),
+        ("community", "set-schedule", "--weekday", "08:00-18:00=1", "--weekend", "00:00-24:00=1"),
+        ("community", "set-key", "scheduled", "--from", "2100-01-01T00:00"),
+    ]
+    for step in steps:
+        result = ape_run(*step)
+        assert result.returncode == 0, (step, result.stderr)
+    assert "set key scheduled from interval 4558272 (starts 2100-01-01 00:00 UTC): done" in result.stdout
+    shown = ape_run("community", "show").stdout
+    assert "allocation key  prorata" in shown  # the redeploy test above deployed anew with the default key
+    assert "starts 2100-01-01 00:00 UTC): scheduled" in shown

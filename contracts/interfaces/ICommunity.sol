@@ -4,16 +4,26 @@ pragma solidity ^0.8.24;
 /// @title ICommunity
 /// @notice Membership, interval readings and settlement of a local energy community.
 interface ICommunity {
-    /// @notice How the community's production is shared among its consumers in an interval.
-    /// @dev PRORATA: E_i = min(P, ΣC)·C_i/ΣC (Enedis' default dynamic key, EEG dynamic model).
-    ///      STATIC: E_i = min(C_i, λ·k_i), where λ ≥ P is the largest level that allocates no more
-    ///      than P: each member first gets min(C_i, k_i·P) and the shares left unused flow to members
-    ///      whose demand is still unmet, in proportion to their keys, until nothing moves.
-    ///      PRIORITY: priority levels are served in order (0 first), pro rata inside a level.
+    /// @notice How the community's production P is shared among its consumers in an interval; C_i is a
+    ///         consumer's import left by peer deals, k_i its share. docs/contracts.md names each rule's source.
+    /// @dev PRORATA: E_i = min(P, ΣC)·C_i/ΣC. Austria's dynamic model, France's "dynamique par défaut",
+    ///      Luxembourg's default "prorata".
+    ///      STATIC_ROUNDS: fixed shares, and what a consumer leaves unused goes in further rounds to the
+    ///      consumers still short, in proportion to their shares, until nothing moves: E_i = min(C_i, λ·k_i)
+    ///      for the largest λ that allocates no more than P. Brussels' fixed key in several rounds.
+    ///      PRIORITY: ordered levels (0 first), pro rata to import inside the level where P runs out.
+    ///      Luxembourg's "priorité".
+    ///      STATIC_FIXED: E_i = min(C_i, k_i·P) with the member's coefficient; an unused share is surplus,
+    ///      never redistributed. Austria's static model.
+    ///      SCHEDULED: as STATIC_FIXED, with the percentages the community set for the interval's quarter
+    ///      of a weekday or weekend day (`setShares`, `setShareSchedule`), all producers' export in one pot.
+    ///      France's "dynamique simple".
     enum AllocationKey {
         PRORATA,
-        STATIC,
-        PRIORITY
+        STATIC_ROUNDS,
+        PRIORITY,
+        STATIC_FIXED,
+        SCHEDULED
     }
 
     /// @notice A member's static data.
@@ -58,6 +68,10 @@ interface ICommunity {
     error CommunityInvalidIntervalLength(uint256 intervalLength);
     error CommunityAmountTooLarge(uint256 amount);
     error CommunityDeliveryWithoutReading(uint256 interval, uint256 producerId, uint256 consumerId);
+    error CommunityKeyChangeTooEarly(uint256 fromInterval, uint256 earliestInterval);
+    error CommunityShareSetOutOfRange(uint256 shareSet);
+    error CommunitySharesOverflow(uint256 shareSet, uint256 totalPpm);
+    error CommunityShareScheduleLength(uint256 length, uint256 expected);
     error CommunityDeliveryExceedsReading(uint256 interval, uint256 wh, uint256 exportLeftWh, uint256 importLeftWh);
 
     event MemberAdded(uint256 indexed memberId, address indexed account, bytes32 meterIdHash);
@@ -65,7 +79,13 @@ interface ICommunity {
     event MemberProfileChanged(
         uint256 indexed memberId, bool producer, bool consumer, uint32 coefficientPpm, uint8 priority
     );
-    event AllocationKeyChanged(AllocationKey key);
+    /// @notice The key settlement uses for `fromInterval` and every later interval.
+    event AllocationKeyChanged(AllocationKey key, uint256 fromInterval);
+    /// @notice A member's percentage of production in share set `shareSet` (SCHEDULED), in ppm.
+    event SharesChanged(uint256 indexed shareSet, uint256 indexed memberId, uint32 sharePpm);
+    /// @notice Which share set each quarter-hour uses (SCHEDULED): 96 weekday quarters from 00:00 UTC,
+    ///         then 96 for Saturday and Sunday, one byte each.
+    event ShareScheduleChanged(bytes slots);
     event LocalPriceChanged(uint256 pricePerKWh);
     event GracePeriodChanged(uint256 gracePeriod);
     event ReadingSubmitted(uint256 indexed interval, uint256 indexed memberId, uint256 importWh, uint256 exportWh);

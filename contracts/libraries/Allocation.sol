@@ -24,13 +24,28 @@ library Allocation {
         }
     }
 
-    /// @notice STATIC: E_i = min(C_i, λ·k_i) with the largest λ that allocates no more than P.
+    /// @notice STATIC_FIXED and SCHEDULED: E_i = min(C_i, P·k_i), rounded down. A share a consumer does not
+    ///         use is surplus: it is not passed on to the others.
+    function fixedShares(uint256 production, uint256[] memory demand, uint256[] memory sharePpm)
+        internal
+        pure
+        returns (uint256[] memory allocated)
+    {
+        uint256 n = demand.length;
+        allocated = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 share = (production * sharePpm[i]) / FULL_SHARE_PPM;
+            allocated[i] = demand[i] < share ? demand[i] : share;
+        }
+    }
+
+    /// @notice STATIC_ROUNDS: E_i = min(C_i, λ·k_i) with the largest λ that allocates no more than P.
     /// @dev This is the fixed point of "give min(C_i, k_i·P), then redistribute unused shares to the
     ///      members whose demand is unmet, in proportion to their keys, until nothing moves", computed
     ///      in one pass: members sorted by C_i/k_i saturate in that order while their demand fits the
     ///      water level R/K; the rest share what remains in proportion to their keys, rounded down.
     ///      Members with a zero coefficient get nothing.
-    function staticKey(uint256 production, uint256[] memory demand, uint256[] memory coefficientPpm)
+    function staticRounds(uint256 production, uint256[] memory demand, uint256[] memory coefficientPpm)
         internal
         pure
         returns (uint256[] memory allocated)

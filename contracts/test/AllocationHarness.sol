@@ -12,13 +12,22 @@ contract AllocationHarness {
         return Allocation.prorata(production, demand);
     }
 
-    /// @notice Allocation.staticKey.
-    function staticKey(uint256 production, uint256[] memory demand, uint256[] memory coefficientPpm)
+    /// @notice Allocation.staticRounds.
+    function staticRounds(uint256 production, uint256[] memory demand, uint256[] memory coefficientPpm)
         external
         pure
         returns (uint256[] memory)
     {
-        return Allocation.staticKey(production, demand, coefficientPpm);
+        return Allocation.staticRounds(production, demand, coefficientPpm);
+    }
+
+    /// @notice Allocation.fixedShares.
+    function fixedShares(uint256 production, uint256[] memory demand, uint256[] memory sharePpm)
+        external
+        pure
+        returns (uint256[] memory)
+    {
+        return Allocation.fixedShares(production, demand, sharePpm);
     }
 
     /// @notice Allocation.priority.

@@ -16,8 +16,7 @@ import pytest
 INTERVAL = 900
 GRACE = 60
 PRICE_PER_KWH = 10**17  # 0.1 credit per kWh
-STATIC, PRORATA, PRIORITY = 1, 0, 2
-KEYS = {"PRORATA": PRORATA, "STATIC": STATIC, "PRIORITY": PRIORITY}
+PRORATA, STATIC_ROUNDS, PRIORITY, STATIC_FIXED, SCHEDULED = range(5)  # ICommunity.AllocationKey
 
 
 @pytest.fixture(scope="session")

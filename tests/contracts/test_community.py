@@ -1,7 +1,9 @@
 """Community: membership, parameters, escrow, readings and settlement, function by function."""
 
 import pytest
-from conftest import GRACE, INTERVAL, PRICE_PER_KWH, PRIORITY, PRORATA, STATIC, reverts_with
+from conftest import (
+    GRACE, INTERVAL, PRICE_PER_KWH, PRIORITY, PRORATA, SCHEDULED, STATIC_FIXED, STATIC_ROUNDS, reverts_with,
+)
 from permits import sign_permit
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -156,18 +158,27 @@ def test_member_profile_of_an_unknown_id_is_refused(community):
 # ---------------------------------------------------------------- parameters
 
 
-def test_admin_sets_key_price_and_grace_period(community, admin):
-    tx = community.setAllocationKey(STATIC, sender=admin)
-    assert tx.events.filter(community.AllocationKeyChanged) == [community.AllocationKeyChanged(STATIC)]
+def test_admin_sets_key_price_and_grace_period(community, admin, clock):
+    later = clock.current_interval() + 1
+    tx = community.setAllocationKey(STATIC_ROUNDS, later, sender=admin)
+    assert tx.events.filter(community.AllocationKeyChanged) == [community.AllocationKeyChanged(STATIC_ROUNDS, later)]
+    assert (community.allocationKeyAt(later - 1), community.allocationKeyAt(later)) == (PRORATA, STATIC_ROUNDS)
     tx = community.setLocalPrice(2 * PRICE_PER_KWH, sender=admin)
     assert tx.events.filter(community.LocalPriceChanged) == [community.LocalPriceChanged(2 * PRICE_PER_KWH)]
     tx = community.setGracePeriod(120, sender=admin)
     assert tx.events.filter(community.GracePeriodChanged) == [community.GracePeriodChanged(120)]
-    assert community.parameters() == (2 * PRICE_PER_KWH, 120, STATIC, 0)
+    assert community.parameters() == (2 * PRICE_PER_KWH, 120, STATIC_ROUNDS, 0)
 
 
 @pytest.mark.parametrize(
-    "call, args", [("setAllocationKey", [PRIORITY]), ("setLocalPrice", [1]), ("setGracePeriod", [1])]
+    "call, args",
+    [
+        ("setAllocationKey", [PRIORITY, 10**9]),
+        ("setLocalPrice", [1]),
+        ("setGracePeriod", [1]),
+        ("setShares", [0, [], []]),
+        ("setShareSchedule", [bytes(192)]),
+    ],
 )
 def test_only_the_admin_sets_parameters(community, outsider, call, args):
     with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
@@ -448,9 +459,9 @@ def test_a_removed_members_last_reading_is_still_settled(community, admin, house
 
 def test_priority_key_serves_level_zero_first(community, admin, households, clock):
     producer, c1, c2 = households
-    community.setAllocationKey(PRIORITY, sender=admin)
-    community.setMemberProfile(c2.account, False, True, 0, 1, sender=admin)
     interval = clock.current_interval()
+    community.setAllocationKey(PRIORITY, interval, sender=admin)
+    community.setMemberProfile(c2.account, False, True, 0, 1, sender=admin)
     clock.end_interval(interval)
     submit(community, interval, {producer: (0, 1500), c1: (1000, 0), c2: (1000, 0)})
     clock.pass_grace(interval)
@@ -460,15 +471,100 @@ def test_priority_key_serves_level_zero_first(community, admin, households, cloc
 
 def test_static_key_redistributes_unused_shares(community, admin, households, clock):
     producer, c1, c2 = households
-    community.setAllocationKey(STATIC, sender=admin)
-    community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
     interval = clock.current_interval()
+    community.setAllocationKey(STATIC_ROUNDS, interval, sender=admin)
+    community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
     clock.end_interval(interval)
     # c1 needs only 200 of its 1000 Wh share; c2 receives the 800 Wh left over.
     submit(community, interval, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
     clock.pass_grace(interval)
     tx = community.settle(interval, sender=producer.account)
     assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 200, 1800]
+
+
+def test_austrian_static_key_leaves_an_unused_share_as_surplus(community, admin, households, clock):
+    producer, c1, c2 = households
+    interval = clock.current_interval()
+    community.setAllocationKey(STATIC_FIXED, interval, sender=admin)
+    community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
+    clock.end_interval(interval)
+    # Each is entitled to 1000 Wh; c1 uses 200 of its share, and the other 800 Wh are not passed to c2.
+    submit(community, interval, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
+    clock.pass_grace(interval)
+    tx = community.settle(interval, sender=producer.account)
+    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 200, 1000]
+    assert tx.events.filter(community.IntervalSettled)[0].key == STATIC_FIXED
+    assert community.memberLedger(producer.member_id).surplusWh == 800
+
+
+def scheduled_slot(interval):
+    start = interval * INTERVAL
+    return start % 86400 // 900 + (96 if (start // 86400 + 3) % 7 >= 5 else 0)
+
+
+def test_scheduled_key_shares_by_the_set_its_quarter_hour_uses(community, admin, households, clock):
+    producer, c1, c2 = households
+    interval = clock.current_interval()
+    community.setAllocationKey(SCHEDULED, interval, sender=admin)
+    community.setShares(0, [c1.account, c2.account], [0, 1_000_000], sender=admin)
+    community.setShares(3, [c1.account, c2.account], [700_000, 300_000], sender=admin)
+    schedule = bytearray(192)
+    schedule[scheduled_slot(interval)] = 3
+    tx = community.setShareSchedule(bytes(schedule), sender=admin)
+    assert tx.events.filter(community.ShareScheduleChanged)[0].slots == bytes(schedule)
+    assert (community.shareSetAt(interval), community.shareSetAt(interval + 1)) == (3, 0)
+    assert community.sharesOf(3, c1.member_id) == (700_000, 1_000_000)
+    clock.end_interval(interval)
+    submit(community, interval, {producer: (0, 1000), c1: (5000, 0), c2: (100, 0)})
+    clock.pass_grace(interval)
+    tx = community.settle(interval, sender=producer.account)
+    # Set 3: c1 gets its 70 % (700 Wh), c2 only the 100 Wh it used of its 300; 200 Wh are surplus.
+    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 700, 100]
+    assert community.memberLedger(producer.member_id).surplusWh == 200
+
+
+def test_a_key_applies_from_its_interval_also_when_an_earlier_interval_settles_after(
+    community, admin, households, clock
+):
+    producer, c1, c2 = households
+    first = clock.current_interval()
+    community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
+    community.setAllocationKey(STATIC_FIXED, first + 1, sender=admin)
+    community.setAllocationKey(PRIORITY, first + 2, sender=admin)
+    clock.end_interval(first)
+    submit(community, first, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
+    clock.pass_grace(first)
+    settled = community.settle(first, sender=producer.account).events.filter(community.IntervalSettled)[0]
+    assert settled.key == PRORATA
+    clock.end_interval(first + 2)
+    submit(community, first + 1, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
+    settled = community.settle(first + 1, sender=producer.account).events.filter(community.IntervalSettled)[0]
+    assert settled.key == STATIC_FIXED
+    assert [community.allocationKeyAt(first + n) for n in range(4)] == [PRORATA, STATIC_FIXED, PRIORITY, PRIORITY]
+
+
+def test_a_key_change_for_an_ended_interval_is_refused(community, admin, clock):
+    now = clock.current_interval()
+    with reverts_with(community.CommunityKeyChangeTooEarly, fromInterval=now - 1, earliestInterval=now):
+        community.setAllocationKey(STATIC_FIXED, now - 1, sender=admin)
+    community.setAllocationKey(STATIC_FIXED, now + 5, sender=admin)
+    with reverts_with(community.CommunityKeyChangeTooEarly, fromInterval=now + 4, earliestInterval=now + 5):
+        community.setAllocationKey(PRIORITY, now + 4, sender=admin)
+    # A second change from the same interval replaces the first.
+    community.setAllocationKey(PRIORITY, now + 5, sender=admin)
+    assert [community.allocationKeyAt(now + n) for n in (4, 5)] == [PRORATA, PRIORITY]
+
+
+def test_share_sets_over_one_hundred_percent_or_out_of_range_are_refused(community, admin, households):
+    _, c1, c2 = households
+    with reverts_with(community.CommunitySharesOverflow, shareSet=2, totalPpm=1_000_001):
+        community.setShares(2, [c1.account, c2.account], [500_000, 500_001], sender=admin)
+    with reverts_with(community.CommunityShareSetOutOfRange, shareSet=16):
+        community.setShares(16, [c1.account], [1], sender=admin)
+    with reverts_with(community.CommunityShareSetOutOfRange, shareSet=16):
+        community.setShareSchedule(bytes([16]) + bytes(191), sender=admin)
+    with reverts_with(community.CommunityShareScheduleLength, length=96, expected=192):
+        community.setShareSchedule(bytes(96), sender=admin)
 
 
 # ---------------------------------------------------------------- surplus

@@ -7,7 +7,7 @@ from conftest import INTERVAL, PRICE_PER_KWH, fund, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from node.allocation import FULL_SHARE_PPM, AllocationKey
+from node.allocation import FULL_SHARE_PPM, SCHEDULE_SLOTS, AllocationKey, schedule_slot
 from node.settlement import DealDelivery, MemberInterval, book_deliveries, settle_interval, taken_wh
 
 # Twelve households: four producers, six consumers, two prosumers, over four priority levels.
@@ -51,21 +51,46 @@ def coefficients(raw, share):
     return [w * share // total for w in raw]
 
 
+# SCHEDULED: three share sets of random weights, and a random schedule of them over the 192 slots.
+share_sets = st.lists(st.tuples(weights, st.integers(0, FULL_SHARE_PPM)), min_size=3, max_size=3)
+schedules = st.binary(min_size=SCHEDULE_SLOTS, max_size=SCHEDULE_SLOTS).map(lambda b: bytes(x % 3 for x in b))
+
+
+def choose_key(community, admin, town, key, interval, coeffs, sets, schedule) -> list[int]:
+    """Puts `key` in force from `interval` with the members' coefficients; under SCHEDULED also the
+    share sets and schedule. Returns each member's share in the set the interval uses."""
+    community.setAllocationKey(int(key), interval, sender=admin)
+    community.setCoefficients(town, coeffs, sender=admin)
+    if key != AllocationKey.SCHEDULED:
+        return [0] * len(town)
+    shares = [coefficients(raw, share) for raw, share in sets]
+    for n, set_shares in enumerate(shares):
+        community.setShares(n, town, set_shares, sender=admin)
+    community.setShareSchedule(schedule, sender=admin)
+    in_force = schedule[schedule_slot(interval * INTERVAL)]
+    assert community.shareSetAt(interval) == in_force
+    return shares[in_force]
+
+
 @given(
     key=st.sampled_from(AllocationKey),
     readings=readings,
     raw_weights=weights,
     share=st.integers(0, FULL_SHARE_PPM),
+    sets=share_sets,
+    schedule=schedules,
+    days_ahead=st.integers(0, 6),
 )
-@settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_settlement_conserves_credits_and_matches_the_reference(
-    chain, community, token, admin, town, key, readings, raw_weights, share
+    chain, community, token, admin, town, key, readings, raw_weights, share, sets, schedule, days_ahead
 ):
     with isolated(chain):
-        community.setAllocationKey(int(key), sender=admin)
+        # Some days and quarter-hours ahead, so the schedule's weekday and weekend slots both come up.
+        interval = chain.pending_timestamp // INTERVAL + 1 + days_ahead * 96 + schedule[0] * 37
+        chain.pending_timestamp = interval * INTERVAL
         coeffs = coefficients(raw_weights, share)
-        community.setCoefficients(town, coeffs, sender=admin)
-        interval = chain.pending_timestamp // INTERVAL
+        scheduled = choose_key(community, admin, town, key, interval, coeffs, sets, schedule)
         chain.pending_timestamp = (interval + 1) * INTERVAL
         for account, reading in zip(town, readings):
             if reading is not None:
@@ -82,7 +107,7 @@ def test_settlement_conserves_credits_and_matches_the_reference(
             key,
             PRICE_PER_KWH,
             [
-                MemberInterval(mid, r[0], r[1], p, c, k, n % 4, balances_before[mid])
+                MemberInterval(mid, r[0], r[1], p, c, k, n % 4, balances_before[mid], share_ppm=scheduled[n])
                 for n, (mid, r, (p, c), k) in enumerate(zip(ids, readings, ROLES, coeffs))
                 if r is not None
             ],
@@ -132,22 +157,23 @@ deal_terms = st.tuples(
     readings=readings,
     raw_weights=weights,
     share=st.integers(0, FULL_SHARE_PPM),
+    sets=share_sets,
+    schedule=schedules,
     terms=st.lists(deal_terms, max_size=5),
     order=st.randoms(use_true_random=False),
 )
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_deals_then_settlement_pay_every_wh_once_and_match_the_reference(
-    chain, community, exchange, token, admin, traders, key, readings, raw_weights, share, terms, order
+    chain, community, exchange, token, admin, traders, key, readings, raw_weights, share, sets, schedule, terms, order
 ):
     town = traders
     with isolated(chain):
-        community.setAllocationKey(int(key), sender=admin)
-        coeffs = coefficients(raw_weights, share)
-        community.setCoefficients(town, coeffs, sender=admin)
         # Start a fresh interval, so that the next one's offers are accepted before their window starts.
         now = chain.pending_timestamp // INTERVAL + 1
         chain.pending_timestamp = now * INTERVAL
         interval = now + 1
+        coeffs = coefficients(raw_weights, share)
+        scheduled = choose_key(community, admin, town, key, interval, coeffs, sets, schedule)
         offers = []
         for seller, buyer, wh, price in terms:
             posted = exchange.postOffer(wh, price, interval, interval, sender=town[seller])
@@ -191,7 +217,8 @@ def test_deals_then_settlement_pay_every_wh_once_and_match_the_reference(
             key,
             PRICE_PER_KWH,
             [
-                MemberInterval(mid, r[0], r[1], p, c, k, n % 4, balances_before[mid], dealt_import[mid], dealt_export[mid])
+                MemberInterval(mid, r[0], r[1], p, c, k, n % 4, balances_before[mid], dealt_import[mid], dealt_export[mid],
+                               share_ppm=scheduled[n])
                 for n, (mid, r, (p, c), k) in enumerate(zip(ids, readings, ROLES, coeffs))
                 if r is not None
             ],

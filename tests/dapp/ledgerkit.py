@@ -8,7 +8,7 @@ from pathlib import Path
 
 from eth_utils import keccak
 
-from node.allocation import AllocationKey
+from node.allocation import SCHEDULE_SLOTS, AllocationKey, schedule_slot
 from node.mirror.db import MirroredEvent, MirrorDB
 from node.settlement import DealDelivery, IntervalOutcome, MemberInterval, book_deliveries, settle_interval
 
@@ -32,9 +32,12 @@ class Ledger:
         self.accounts: dict[int, str] = {}
         self.offers: dict[int, dict] = {}
         self.dealt: dict[int, dict[int, tuple[int, int]]] = {}  # interval -> member -> (import, export) Wh by deals
-        self.price, self.key = price, key
+        self.price = price
+        self.key_changes: list[tuple[int, AllocationKey]] = [(0, key)]  # (from interval, key), in the order set
+        self.shares: dict[int, dict[int, int]] = {}  # share set -> member -> ppm
+        self.schedule = bytes(SCHEDULE_SLOTS)
         self._emit(start_time, ("LocalPriceChanged", {"pricePerKWh": price}), ("GracePeriodChanged", {"gracePeriod": GRACE}),
-                   ("AllocationKeyChanged", {"key": int(key)}))
+                   ("AllocationKeyChanged", {"key": int(key), "fromInterval": 0}))
 
     def _emit(self, at: int, *events: tuple[str, dict], contract: str = "Community") -> None:
         """One transaction in a new block at `at` (or later, blocks never go back in time)."""
@@ -67,9 +70,28 @@ class Ledger:
         return "MemberProfileChanged", {"memberId": member_id, "producer": p["producer"], "consumer": p["consumer"],
                                         "coefficientPpm": p["coefficient_ppm"], "priority": p["priority"]}
 
-    def set_key(self, key: AllocationKey) -> None:
-        self.key = key
-        self._emit(self.time, ("AllocationKeyChanged", {"key": int(key)}))
+    @property
+    def key(self) -> AllocationKey:
+        return self.key_changes[-1][1]
+
+    def key_at(self, interval: int) -> AllocationKey:
+        return next(key for start, key in reversed(self.key_changes) if start <= interval)
+
+    def set_key(self, key: AllocationKey, from_interval: int = 0) -> None:
+        self.key_changes.append((from_interval, key))
+        self._emit(self.time, ("AllocationKeyChanged", {"key": int(key), "fromInterval": from_interval}))
+
+    def set_shares(self, share_set: int, shares: dict[int, int]) -> None:
+        self.shares.setdefault(share_set, {}).update(shares)
+        self._emit(self.time, *[("SharesChanged", {"shareSet": share_set, "memberId": m, "sharePpm": ppm})
+                                for m, ppm in shares.items()])
+
+    def set_schedule(self, slots: bytes) -> None:
+        self.schedule = slots
+        self._emit(self.time, ("ShareScheduleChanged", {"slots": "0x" + slots.hex()}))
+
+    def share_of(self, interval: int, member_id: int) -> int:
+        return self.shares.get(self.schedule[schedule_slot(interval * INTERVAL)], {}).get(member_id, 0)
 
     def set_price(self, price: int) -> None:
         self.price = price
@@ -139,11 +161,12 @@ class Ledger:
                 m, imported, exported, self.profiles[m]["producer"], self.profiles[m]["consumer"],
                 self.profiles[m]["coefficient_ppm"], self.profiles[m]["priority"],
                 self.balances[m] if balance is None else balance,
-                dealt_import_wh=dealt_import, dealt_export_wh=dealt_export))
+                dealt_import_wh=dealt_import, dealt_export_wh=dealt_export, share_ppm=self.share_of(interval, m)))
         return members
 
     def settle(self, interval: int, count_deals: bool = True) -> IntervalOutcome:
-        outcome = settle_interval(self.key, self.price, self.member_intervals(interval, count_deals))
+        key = self.key_at(interval)
+        outcome = settle_interval(key, self.price, self.member_intervals(interval, count_deals))
         for member in outcome.members:
             self.balances[member.member_id] += member.token_delta
         self._emit((interval + 1) * INTERVAL + GRACE + 5,
@@ -151,7 +174,7 @@ class Ledger:
                                         "tokenDelta": m.token_delta}) for m in outcome.members],
                    ("IntervalSettled", {"interval": interval, "productionWh": outcome.production_wh,
                                         "allocatedWh": outcome.allocated_wh, "paid": outcome.paid,
-                                        "unpaid": outcome.unpaid, "key": int(self.key)}))
+                                        "unpaid": outcome.unpaid, "key": int(key)}))
         return outcome
 
     def interval(self, interval: int, readings: dict[int, tuple[int, int]],

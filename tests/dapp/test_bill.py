@@ -20,7 +20,7 @@ from dapp import create_app  # noqa: E402
 from dapp.bill import CSV_COLUMNS  # noqa: E402
 from dapp.services import NodeServices  # noqa: E402
 from dapp.units import credits, energy  # noqa: E402
-from node.allocation import AllocationKey  # noqa: E402
+from node.allocation import SCHEDULE_SLOTS, AllocationKey, schedule_slot  # noqa: E402
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil  # noqa: E402
 from node.chain.client import connect  # noqa: E402
 from node.chain.contracts import CommunityContracts, load_abis  # noqa: E402
@@ -307,8 +307,10 @@ def test_the_bill_equals_what_the_real_contracts_booked(client, auth, services, 
 
 
 @pytest.mark.parametrize("key, step", [
-    (AllocationKey.STATIC, "they split the R = "),
+    (AllocationKey.STATIC_ROUNDS, "they split the R = "),
     (AllocationKey.PRIORITY, "Level 0 ("),
+    (AllocationKey.STATIC_FIXED, "import 400 Wh → uses 400 Wh of it; the other 20 Wh are surplus"),
+    (AllocationKey.PRORATA, "production is short, so each consumer gets"),
 ])
 def test_every_key_is_explained_with_its_own_steps_and_matches_the_booking(client, auth, services, key, step):
     made = Ledger(start_time=int(NOW) - 3600, key=key)
@@ -324,6 +326,42 @@ def test_every_key_is_explained_with_its_own_steps_and_matches_the_booking(clien
     assert "gives exactly what the chain booked" in page
     assert step in page
     assert f"Why did I get {energy(outcome.members[0].allocated_wh)}?" in page
+
+
+def test_scheduled_key_is_explained_with_the_share_set_of_its_quarter_hour(client, auth, services):
+    made = Ledger(start_time=int(NOW) - 3600, key=AllocationKey.SCHEDULED)
+    made.add_member(ADDRESS, producer=False, consumer=True, coefficient_ppm=100_000)
+    made.add_member(PRODUCER, producer=True, consumer=False)
+    made.add_member(NEIGHBOUR, producer=False, consumer=True, coefficient_ppm=900_000)
+    made.set_shares(2, {1: 500_000, 3: 500_000})
+    slots = bytearray(SCHEDULE_SLOTS)
+    slots[schedule_slot(NOON * 900)] = 2
+    made.set_schedule(bytes(slots))
+    outcome = made.interval(NOON, {1: (500, 0), 2: (0, 700), 3: (400, 0)})
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get(f"/bill/interval/{NOON}").get_data(as_text=True)
+
+    assert [m.allocated_wh for m in outcome.members] == [350, 0, 350]
+    assert "gives exactly what the chain booked" in page
+    assert "share ⌊700 · 50 %⌋ = 350 Wh" in page
+
+
+def test_the_what_if_table_compares_every_key(client, auth, services):
+    made = Ledger(start_time=int(NOW) - 3600)
+    made.add_member(ADDRESS, producer=False, consumer=True, coefficient_ppm=300_000)
+    made.add_member(PRODUCER, producer=True, consumer=False)
+    made.interval(NOON, {1: (500, 0), 2: (0, 700)})
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get("/bill/?date=2026-01-01").get_data(as_text=True)
+
+    table = page[page.index("What if the community used another key?"):]
+    assert [key.name for key in AllocationKey if f">{key.name} (in force)<" in table or f">{key.name}<" in table] == [
+        key.name for key in AllocationKey
+    ]
 
 
 # -- peer deals: metered first, the community key shares what is left (issue 13) ----------------------

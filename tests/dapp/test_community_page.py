@@ -35,7 +35,7 @@ def community(services, others: int, imports=(300, 100, 200, 500)) -> Ledger:
         readings = {1: (imports[0] + offset, 0)}
         readings.update({m: (imports[m - 1], 900 if m == 2 else 0) for m in range(2, others + 2)})
         made.interval(NOON + offset, readings)
-    made.set_key(AllocationKey.STATIC)
+    made.set_key(AllocationKey.STATIC_ROUNDS)
     made.write(services.config.mirror_path)
     return made
 
@@ -78,7 +78,20 @@ def test_the_day_shows_the_community_totals_per_interval_and_the_key_in_force(cl
     consumed = sum(i for r in made.readings.values() for i, _ in r.values())
     assert energy(consumed) in page
     assert chart(page)["production"] == [900, 900]
-    assert ">STATIC<" in page and "0.100 credits/kWh" in page
+    assert ">STATIC_ROUNDS<" in page and "0.100 credits/kWh" in page
+
+
+def test_a_key_change_for_a_later_interval_is_announced_with_its_start(client, auth, services):
+    made = community(services, others=2)
+    later = int(services.clock()) // 900 + 96
+    made.set_key(AllocationKey.STATIC_FIXED, from_interval=later)
+    made.write(services.config.mirror_path)
+    auth.login()
+
+    page = client.get("/community/?date=2026-01-01").get_data(as_text=True)
+
+    assert ">STATIC_ROUNDS<" in page
+    assert f"to STATIC_FIXED from" in page and f"(interval {later})" in page
 
 
 def test_with_too_few_other_members_only_totals_are_shown_and_why(client, auth, services):
