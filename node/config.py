@@ -2,7 +2,7 @@
 
 An error names the key and says what is wrong, e.g. `chain.poll_seconds: must be a number > 0,
 got "fast"`. Secrets are never in this file: the keystore passphrase comes from a 0600 file or the
-environment, the meter key from a 0600 file.
+environment, the meter keys from 0600 files or the environment.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ SECRET_KEYS = {"passphrase", "password", "private_key", "meter_key", "key"}
 METER_SOURCES = ("serial", "simulator")
 METER_STANDARDS = ("dsmr5", "dsmr4", "dsmr3", "dsmr22", "mbus")
 SIMULATED_PROFILES = ("consumer", "prosumer", "producer")
+METER_PARITIES = ("N", "E", "O", "M", "S")
+METER_BYTESIZES = (5, 6, 7, 8)
+METER_STOPBITS = (1, 1.5, 2)
+# Meter keys by the names they might be given in [meter]: refused there as secrets.
+_METER_KEY_NAMES = ("auth_key", "authentication_key", "encryption_key")
 PIN_FACTORIES = ("gpio", "mock")
 # The chain client the node starts and supervises: none (it connects to rpc), anvil or a geth validator.
 CHAIN_CLIENTS = ("external", "anvil", "geth")
@@ -65,7 +70,13 @@ class MeterConfig:
     source: str = "simulator"
     device: str | None = None
     standard: str = "dsmr5"
-    key_file: Path | None = None  # DLMS AES key, 32 hex digits, mode 0600
+    key_file: Path | None = None  # DLMS AES key, 32 hex digits, mode 0600; else GRIDCOMMONS_METER_KEY
+    auth_key_file: Path | None = None  # DLMS authentication key (SC 0x30), same form; else GRIDCOMMONS_METER_AUTH_KEY
+    # Serial settings for a meter that deviates from its standard's (None: the standard's own).
+    baudrate: int | None = None
+    bytesize: int | None = None
+    parity: str | None = None  # one of METER_PARITIES
+    stopbits: float | None = None  # one of METER_STOPBITS
     profile: str = "consumer"  # simulator only
     seed: int = 1  # simulator only
     every_seconds: float = 10.0  # simulator only: seconds of (simulated) time between telegrams
@@ -315,16 +326,36 @@ def _geth(table: Mapping[str, Any], r: "_Reader", rpc: str) -> dict:
 
 
 def _meter(table: Mapping[str, Any], r: "_Reader") -> MeterConfig:
+    for name in _METER_KEY_NAMES:
+        if name in table:
+            raise ConfigError(f"meter.{name}", "secrets do not belong in the config file: use a 0600 file "
+                              "(key_file, auth_key_file) or the environment")
     _only(table, "meter", set(MeterConfig.__dataclass_fields__))
     source = r.choice(table, "meter.source", METER_SOURCES, MeterConfig.source)
     device = r.text(table, "meter.device", None)
     if source == "serial" and device is None:
         raise ConfigError("meter.device", "a serial meter needs its device, e.g. /dev/ttyUSB0")
+    baudrate = r.number(table, "meter.baudrate", None, minimum=50, integer=True)
+    bytesize = r.number(table, "meter.bytesize", None, integer=True)
+    if bytesize is not None and bytesize not in METER_BYTESIZES:
+        raise ConfigError("meter.bytesize", f"must be one of 5, 6, 7, 8 data bits, got {bytesize!r}")
+    parity = table.get("parity")
+    if parity is not None and (not isinstance(parity, str) or parity.upper() not in METER_PARITIES):
+        raise ConfigError("meter.parity", f"must be one of {', '.join(METER_PARITIES)} (none, even, odd, mark, space), "
+                          f"got {parity!r}")
+    stopbits = r.number(table, "meter.stopbits", None)
+    if stopbits is not None and stopbits not in METER_STOPBITS:
+        raise ConfigError("meter.stopbits", f"must be 1, 1.5 or 2, got {stopbits!r}")
     return MeterConfig(
         source=source,
         device=device,
         standard=r.choice(table, "meter.standard", METER_STANDARDS, MeterConfig.standard),
         key_file=r.path(table, "meter.key_file", None),
+        auth_key_file=r.path(table, "meter.auth_key_file", None),
+        baudrate=baudrate,
+        bytesize=bytesize,
+        parity=parity.upper() if parity is not None else None,
+        stopbits=stopbits,
         profile=r.choice(table, "meter.profile", SIMULATED_PROFILES, MeterConfig.profile),
         seed=int(r.number(table, "meter.seed", MeterConfig.seed, minimum=0, integer=True)),
         every_seconds=r.number(table, "meter.every_seconds", MeterConfig.every_seconds, minimum=1.0),

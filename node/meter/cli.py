@@ -88,8 +88,8 @@ def parse(file, key: str | None, auth_key: str | None, spec_name: str) -> None:
 @click.option("--auth-key", envvar="GRIDCOMMONS_METER_AUTH_KEY", help="Also authenticate (SC 0x30) with this key.")
 @click.option("--payload", type=click.Choice(["notification", "dsmr"]), default="notification", show_default=True,
               help="Encrypted content: a DLMS DataNotification or the DSMR telegram.")
-@click.option("--container", type=click.Choice(["mbus", "hdlc", "bare"]), default="mbus", show_default=True,
-              help="Link frames around encrypted APDUs.")
+@click.option("--container", type=click.Choice(["mbus", "hdlc", "gbt", "bare"]), default="mbus", show_default=True,
+              help="Link frames around encrypted APDUs; gbt: General Block Transfer blocks in HDLC frames (E450).")
 def simulate(profile, speed, interval, seed, start, count, output, use_pty, key, auth_key, payload, container) -> None:
     """Act as a household's meter: DSMR 5 telegrams (or encrypted DLMS frames) on a pty or file."""
     from datetime import datetime
@@ -133,12 +133,17 @@ def simulate(profile, speed, interval, seed, start, count, output, use_pty, key,
               help="Report (and reopen the port) after this many seconds without data.")
 @click.option("--count", type=int, default=None, help="Stop after this many readings (default: run until stopped).")
 @click.option("--print", "print_readings", is_flag=True, help="Also print each reading as a JSON line.")
-def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_timeout, count, print_readings) -> None:
+@click.option("--frame-counters", "counters_path", type=click.Path(dir_okay=False), default=None,
+              help="Keep the DLMS frame counters in this file, so replayed frames are refused after a restart too.")
+def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_timeout, count, print_readings,
+         counters_path) -> None:
     """Read the meter on DEVICE into the local store until Ctrl-C (or --count readings)."""
     import dataclasses
     import signal
 
+    from node.meter.counter_store import FrameCounterStore
     from node.meter.decoder import MeterDecoder
+    from node.meter.errors import MeterSetupError
     from node.meter.transport import PORT_PRESETS, SerialMeterReader, serial_port_factory
     from node.store import MeterStore
 
@@ -163,9 +168,13 @@ def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_ti
         def on_event(event) -> None:
             click.echo(f"meter: {event.kind}: {event.detail}", err=True)
 
-        reader = SerialMeterReader(
-            serial_port_factory(device, settings), decoder, on_reading, on_event, silence_timeout=silence_timeout
-        )
+        try:
+            reader = SerialMeterReader(
+                serial_port_factory(device, settings), decoder, on_reading, on_event, silence_timeout=silence_timeout,
+                counter_store=FrameCounterStore(counters_path) if counters_path else None,
+            )
+        except MeterSetupError as error:
+            raise click.ClickException(str(error)) from None
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: reader.stop())
         reader.run()

@@ -7,10 +7,11 @@ Rejection and is counted under its reason.
 from __future__ import annotations
 
 import struct
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import tzinfo
-from typing import Mapping
+from typing import Callable, Mapping
 
 from node.meter.dlms.ciphering import (
     DATA_NOTIFICATION,
@@ -19,9 +20,10 @@ from node.meter.dlms.ciphering import (
     decrypt,
     parse_ciphered,
 )
+from node.meter.dlms.block_transfer import GENERAL_BLOCK_TRANSFER, BlockAssembler, parse_block
 from node.meter.dlms.containers import Reassembler, hdlc_segment, mbus_segment
 from node.meter.dlms.notification import parse_notification
-from node.meter.dsmr.parser import parse_telegram
+from node.meter.dsmr.parser import odd_identification, parse_telegram
 from node.meter.dsmr.specs import AUTO, TelegramSpec
 from node.meter.dsmr.timestamps import METER_TIMEZONE
 from node.meter.errors import MalformedFrame, MeterError, ReplayedFrame, UnsupportedFrame, WrongMeterKey
@@ -37,7 +39,8 @@ class MeterDecoder:
     """Turns a meter's byte stream into Readings, keeping counts of what it rejected and why.
 
     `frame_counters` (system title hex -> last accepted counter) lets a node carry replay
-    protection across restarts; the decoder works on its own copy.
+    protection across restarts; the decoder works on its own copy. `clock` times the blocks of a
+    General Block Transfer, which are dropped when the next one is over `block_timeout` s late.
     """
 
     def __init__(
@@ -47,20 +50,31 @@ class MeterDecoder:
         formats: frozenset[str] = ALL_FORMATS,
         local: tzinfo = METER_TIMEZONE,
         frame_counters: Mapping[str, int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        block_timeout: float = 10.0,
     ):
         self.keys = keys
         self.spec = spec
         self.local = local
         self.framer = Framer(formats)
         self.rejections: Counter[str] = Counter()
+        # Oddities read anyway, by kind (e.g. odd_identification: a DSMR identification line
+        # with bytes outside printable ASCII): a counter, never a refusal.
+        self.notices: Counter[str] = Counter()
         self.readings = 0
         self._frame_counters = dict(frame_counters or {})
         self._segments = {MBUS: Reassembler(), HDLC: Reassembler()}
+        self._blocks = {kind: BlockAssembler(clock, block_timeout) for kind in (MBUS, HDLC)}
 
     @property
     def frame_counters(self) -> dict[str, int]:
         """The last accepted frame counter per meter system title (a copy)."""
         return dict(self._frame_counters)
+
+    def restore_frame_counters(self, counters: Mapping[str, int]) -> None:
+        """Take counters kept from an earlier run; a counter never goes back by this."""
+        for title, counter in counters.items():
+            self._frame_counters[title] = max(counter, self._frame_counters.get(title, counter))
 
     @property
     def skipped_bytes(self) -> int:
@@ -87,6 +101,10 @@ class MeterDecoder:
             if reassembler.pending:
                 reassembler.reset()
                 events.append(self._reject(MalformedFrame(f"{why} inside a segmented APDU")))
+        for assembler in self._blocks.values():
+            dropped = assembler.drop(f"{why} inside a block transfer")
+            if dropped is not None:
+                events.append(self._reject(dropped))
         return events
 
     def _decode(self, items: list[RawFrame | MeterError]) -> list[Event]:
@@ -113,17 +131,30 @@ class MeterDecoder:
 
     def _decode_frame(self, frame: RawFrame, events: list[Event]) -> Reading | None:
         if frame.kind == DSMR:
-            return parse_telegram(frame.data, self.spec)
+            return self._parse_dsmr(frame.data)
         if frame.kind == APDU:
             return self.decode_apdu(frame.data)
         segment = mbus_segment(frame.data) if frame.kind == MBUS else hdlc_segment(frame.data)
         apdu, dropped = self._segments[frame.kind].add(segment)
         if dropped is not None:
             events.append(self._reject(dropped))
+        if apdu is not None and apdu[:1] == bytes([GENERAL_BLOCK_TRANSFER]):
+            apdu, broken = self._blocks[frame.kind].add(parse_block(apdu))
+            events.extend(self._reject(error) for error in broken)
         return self.decode_apdu(apdu) if apdu is not None else None
 
+    def _parse_dsmr(self, telegram: bytes) -> Reading:
+        reading = parse_telegram(telegram, self.spec)
+        if odd_identification(telegram):
+            self.notices["odd_identification"] += 1
+        return reading
+
     def decode_apdu(self, apdu: bytes) -> Reading:
-        """One whole APDU: ciphered (0xDB), a plain DataNotification (0x0F), or DSMR text."""
+        """One whole APDU: ciphered (0xDB), a plain DataNotification (0x0F), or DSMR text.
+
+        Plain notifications come from meters whose customer port is not encrypted: they carry
+        no system title or frame counter, so there is nothing to check for replay.
+        """
         if not apdu:
             raise MalformedFrame("empty APDU")
         if apdu[0] == GENERAL_GLO_CIPHERING:
@@ -156,6 +187,8 @@ class MeterDecoder:
         if plaintext[:1] == bytes([DATA_NOTIFICATION]):
             return parse_notification(plaintext, self.local, system_title)
         if plaintext[:1] == b"/":
-            reading = parse_telegram(plaintext, self.spec)
+            reading = self._parse_dsmr(plaintext)
             return reading if reading.meter_id or system_title is None else replace(reading, meter_id=system_title)
+        if plaintext[:1] == bytes([GENERAL_BLOCK_TRANSFER]):
+            raise UnsupportedFrame("a block transfer inside a block transfer or a ciphered APDU is not decoded")
         raise UnsupportedFrame(f"APDU tag 0x{plaintext[0]:02X} is not a DataNotification or DSMR text")

@@ -84,3 +84,35 @@ class ReplayedFrame(MeterError):
     """An encrypted frame's counter does not exceed the last accepted one from that meter."""
 
     reason = "replayed_frame"
+
+
+class MissingBlock(MeterError):
+    """A General Block Transfer lost a block (a gap, a block without its first, or a new APDU
+    before the last block): the APDU it belonged to is dropped."""
+
+    reason = "missing_block"
+
+
+class RepeatedBlock(MeterError):
+    """A General Block Transfer block came again: the APDU it belonged to is dropped."""
+
+    reason = "repeated_block"
+
+
+class BlockTimeout(MeterError):
+    """The blocks of one General Block Transfer APDU stopped coming before its last block."""
+
+    reason = "block_timeout"
+
+
+class MeterSetupError(MeterError):
+    """The reader cannot be set up as asked: a key source or the frame counter file.
+
+    `setting` names the [meter] setting (or file) concerned; the message never holds a key.
+    """
+
+    reason = "setup"
+
+    def __init__(self, message: str, setting: str = ""):
+        super().__init__(message)
+        self.setting = setting

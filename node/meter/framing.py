@@ -23,9 +23,13 @@ from node.meter.errors import (
 DSMR, MBUS, HDLC, APDU = "dsmr", "mbus", "hdlc", "apdu"
 ALL_FORMATS = frozenset({DSMR, MBUS, HDLC, APDU})
 _START_BYTES = {DSMR: b"/", MBUS: bytes([MBUS_START]), HDLC: bytes([HDLC_FLAG]), APDU: bytes([GENERAL_GLO_CIPHERING])}
-# Inside a text telegram: the end mark, a new start, or a byte no DSMR meter sends.
+# The identification line (`/XXX5...`) is free text: field meters put bytes such as 0x02 or 0xAB
+# in it, and their CRC covers them. There only its line end, the `!` trailer and a new `/` count.
+_IDENT_STOP = re.compile(rb"[!/\n]")
+# In the data lines: the end mark, a new start, or a byte no DSMR meter sends there.
 _TEXT_STOP = re.compile(rb"[!/]|[^\t\r\n\x20-\x7e]")
-_TRAILER_LIMIT = 7  # '!', up to four CRC digits, CR, LF
+_TRAILER_LIMIT = 8  # '!', up to four CRC digits, the NUL some meters add, CR, LF
+_TRAILER_AT_END = re.compile(rb"[0-9A-Fa-f]{0,4}\x00?\r?")
 _WHITESPACE = b" \t\r\n"
 
 
@@ -99,18 +103,21 @@ class Framer:
             self.skipped_bytes += len(bytes(buffer[start:end]).translate(None, _WHITESPACE))
 
     def _frame_dsmr(self, buffer: bytearray, start: int, out: list, at_end: bool) -> int | None:
-        stop = _TEXT_STOP.search(buffer, start + 1)
+        ident_end = _IDENT_STOP.search(buffer, start + 1)
+        if ident_end is None:
+            return self._wait_for_text(buffer, start, out)
+        if buffer[ident_end.start()] == ord("/"):
+            return self._new_start_inside(start, ident_end.start(), out)
+        # A '!' ending the identification line is the trailer, found again by the search below.
+        data_from = ident_end.start() + (buffer[ident_end.start()] == ord("\n"))
+        stop = _TEXT_STOP.search(buffer, data_from)
         if stop is None:
-            if len(buffer) - start > self.max_telegram:
-                out.append(OversizedFrame(f"no telegram end within {self.max_telegram} bytes"))
-                return len(buffer)
-            return None
+            return self._wait_for_text(buffer, start, out)
         mark = buffer[stop.start()]
         if mark == ord("/"):
-            out.append(PartialTelegram(f"a new telegram started {stop.start() - start} bytes into the last one"))
-            return stop.start()
+            return self._new_start_inside(start, stop.start(), out)
         if mark != ord("!"):
-            out.append(MalformedTelegram(f"byte 0x{mark:02X} cannot be in a DSMR telegram"))
+            out.append(MalformedTelegram(f"byte 0x{mark:02X} cannot be in a DSMR data line"))
             return stop.start()
         bang = stop.start()
         line_end = buffer.find(b"\n", bang, bang + _TRAILER_LIMIT)
@@ -119,11 +126,22 @@ class Framer:
             return line_end + 1
         if len(buffer) - bang < _TRAILER_LIMIT and not at_end:
             return None
-        if at_end and re.fullmatch(rb"[0-9A-Fa-f]{0,4}\r?", buffer[bang + 1 :]):
+        if at_end and _TRAILER_AT_END.fullmatch(buffer, bang + 1):
             out.append(RawFrame(DSMR, bytes(buffer[start:])))
             return len(buffer)
         out.append(MalformedTelegram("no line end after the '!' trailer"))
         return bang + 1
+
+    def _wait_for_text(self, buffer: bytearray, start: int, out: list) -> int | None:
+        if len(buffer) - start > self.max_telegram:
+            out.append(OversizedFrame(f"no telegram end within {self.max_telegram} bytes"))
+            return len(buffer)
+        return None
+
+    @staticmethod
+    def _new_start_inside(start: int, new_start: int, out: list) -> int:
+        out.append(PartialTelegram(f"a new telegram started {new_start - start} bytes into the last one"))
+        return new_start
 
     def _frame_mbus(self, buffer: bytearray, start: int, out: list, at_end: bool) -> int | None:
         length = mbus_frame_length(buffer[start : start + 4])

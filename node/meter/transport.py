@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Callable, Mapping, Protocol
 
+from node.meter.counter_store import FrameCounterStore
 from node.meter.decoder import MeterDecoder
 from node.meter.reading import Reading, Rejection
 
@@ -47,6 +48,32 @@ PORT_PRESETS: Mapping[str, PortSettings] = MappingProxyType(
         "mbus": PortSettings(2400, 8, "E", 1),
     }
 )
+
+
+PARITIES = ("N", "E", "O", "M", "S")
+BYTESIZES = (5, 6, 7, 8)
+STOPBITS = (1, 1.5, 2)
+
+
+def port_settings(
+    standard: str,
+    baudrate: int | None = None,
+    bytesize: int | None = None,
+    parity: str | None = None,
+    stopbits: float | None = None,
+) -> PortSettings:
+    """The standard's port settings, with what a meter that deviates from them needs instead."""
+    settings = PORT_PRESETS[standard]
+    if parity is not None and parity.upper() not in PARITIES:
+        raise ValueError(f"parity must be one of {', '.join(PARITIES)}, not {parity!r}")
+    if bytesize is not None and bytesize not in BYTESIZES:
+        raise ValueError(f"byte size must be one of {', '.join(map(str, BYTESIZES))}, not {bytesize!r}")
+    if stopbits is not None and stopbits not in STOPBITS:
+        raise ValueError(f"stop bits must be one of {', '.join(map(str, STOPBITS))}, not {stopbits!r}")
+    if baudrate is not None and baudrate <= 0:
+        raise ValueError(f"the baud rate must be a positive number, not {baudrate!r}")
+    overrides = {"baudrate": baudrate, "bytesize": bytesize, "parity": parity and parity.upper(), "stopbits": stopbits}
+    return replace(settings, **{name: value for name, value in overrides.items() if value is not None})
 
 
 class Port(Protocol):
@@ -87,7 +114,8 @@ class Backoff:
 
 @dataclass(frozen=True)
 class ReaderEvent:
-    """Something the operator should see: connected, disconnected, open_failed, silent, resumed, rejected."""
+    """Something the operator should see: connected, disconnected, open_failed, silent, resumed, rejected,
+    counter_save_failed."""
 
     kind: str
     detail: str
@@ -133,7 +161,11 @@ class SilenceWatchdog:
 
 class SerialMeterReader:
     """Reads a meter until stop(): reconnects with backoff, watches for silence, never exits on a
-    serial error. Readings go to `on_reading`; everything else to `on_event`."""
+    serial error. Readings go to `on_reading`; everything else to `on_event`.
+
+    With a `counter_store`, the decoder starts from the DLMS frame counters an earlier run saved,
+    and the store saves them as they advance (as rarely as it is set to) and when run() returns.
+    """
 
     def __init__(
         self,
@@ -147,9 +179,13 @@ class SerialMeterReader:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         read_size: int = 4096,
+        counter_store: FrameCounterStore | None = None,
     ):
         self._open_port = open_port
         self.decoder = decoder
+        self.counter_store = counter_store
+        if counter_store is not None:
+            decoder.restore_frame_counters(counter_store.load())
         self._on_reading = on_reading
         self._on_event = on_event
         self.backoff = backoff
@@ -161,8 +197,10 @@ class SerialMeterReader:
         self._read_size = read_size
         import serial
 
-        self._errors = (serial.SerialException, OSError)
+        # termios.error too: a driver refusing a setting (say 1.5 stop bits) must not end the reader.
+        self._errors = (serial.SerialException, OSError, *_termios_errors())
         self.status = ReaderStatus()
+        self._counter_error: str | None = None  # reported once, until a save works again
 
     def stop(self) -> None:
         """Ask run() to return after its current read."""
@@ -174,6 +212,13 @@ class SerialMeterReader:
 
     def run(self) -> None:
         """Read until stop(): open, read, and on any serial error close, wait, and open again."""
+        try:
+            self._run()
+        finally:
+            if self.counter_store is not None:
+                self._saved(self.counter_store.close(self.decoder.frame_counters))
+
+    def _run(self) -> None:
         delays = self.backoff.delays()
         while not self.stopping:
             try:
@@ -223,6 +268,22 @@ class SerialMeterReader:
             if isinstance(event, Reading):
                 self.status.readings += 1
                 self.status.last_reading_at = self._clock()
+                if event.frame_counter is not None and self.counter_store is not None:
+                    self._saved(self.counter_store.save(self.decoder.frame_counters))
                 self._on_reading(event)
             else:
                 self._on_event(ReaderEvent("rejected", f"{event.reason}: {event.detail}", event))
+
+    def _saved(self, written: bool) -> None:
+        error = self.counter_store.last_error
+        if not written and error is not None and error != self._counter_error:
+            self._on_event(ReaderEvent("counter_save_failed", error))
+        self._counter_error = error
+
+
+def _termios_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import termios
+    except ImportError:  # not a POSIX system
+        return ()
+    return (termios.error,)

@@ -515,19 +515,23 @@ class _SerialMeter:
     """The serial meter reader as a part: `step()` reads until the node stops."""
 
     def __init__(self, runtime: NodeRuntime, store):
+        from node.meter.counter_store import FrameCounterStore
         from node.meter.decoder import MeterDecoder
-        from node.meter.transport import PORT_PRESETS, SerialMeterReader, serial_port_factory
+        from node.meter.transport import SerialMeterReader, port_settings, serial_port_factory
 
         meter = runtime.config.meter
         self.store = store
-        self.decoder = MeterDecoder(keys=_meter_keys(meter.key_file))
+        self.decoder = MeterDecoder(keys=_meter_keys(meter.key_file, meter.auth_key_file))
         self.readings = 0
         self.events: Counter[str] = Counter()  # connected, disconnected, silent, rejected, ...
+        settings = port_settings(meter.standard, meter.baudrate, meter.bytesize, meter.parity, meter.stopbits)
         self.reader = SerialMeterReader(
-            serial_port_factory(meter.device, PORT_PRESETS[meter.standard]),
+            serial_port_factory(meter.device, settings),
             self.decoder,
             self._on_reading,
             self._on_event,
+            # DLMS replay protection across restarts: the accepted frame counters, in the data directory.
+            counter_store=FrameCounterStore(runtime.config.data_dir / "meter-frame-counters.json"),
         )
         self._runtime = runtime
         runtime.observed["meter"] = self
@@ -560,15 +564,13 @@ class _SerialMeter:
         self.store.close()
 
 
-def _meter_keys(key_file: Path | None):
-    if key_file is None:
-        return None
-    from node.chain.keystore import read_secret_file
-    from node.meter.dlms.ciphering import MeterKeys
-
+def _meter_keys(key_file: Path | None, auth_key_file: Path | None = None):
+    """The meter's keys from their 0600 files, else GRIDCOMMONS_METER_KEY / _AUTH_KEY; never echoed."""
     from node.config import ConfigError
+    from node.meter.errors import MeterSetupError
+    from node.meter.key_source import load_meter_keys
 
     try:
-        return MeterKeys.from_hex(read_secret_file(key_file, "meter key file").strip())
-    except ValueError as error:  # the key's text is never repeated: it is a secret
-        raise ConfigError("meter.key_file", f"{key_file} does not hold a meter key: {error}") from None
+        return load_meter_keys(key_file, auth_key_file)
+    except MeterSetupError as error:
+        raise ConfigError(f"meter.{error.setting}", str(error)) from None

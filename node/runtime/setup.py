@@ -122,7 +122,9 @@ def render_config(setup: NodeSetup, directory: Path) -> str:
     lines += ["poll_seconds = 2.0", "", "[meter]"]
     if setup.meter_device:
         lines += ['source = "serial"', f"device = {q(setup.meter_device)}", f"standard = {q(setup.meter_standard)}",
-                  "# key_file = \"meter.key\"  # encrypted DLMS meters: the grid operator's key, mode 0600"]
+                  "# key_file = \"meter.key\"  # encrypted DLMS meters: the grid operator's key, mode 0600",
+                  "# auth_key_file = \"meter-auth.key\"  # meters that also authenticate (security control 0x30)",
+                  "# baudrate = 115200  # only for a meter that deviates from its standard's port settings"]
     else:
         lines += ['source = "simulator"', f"profile = {q(setup.simulated_meter or 'consumer')}", "seed = 1"]
     lines += [

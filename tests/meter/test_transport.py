@@ -189,3 +189,33 @@ def test_port_is_opened_with_the_standards_settings(line, standard, settings):
     assert opened == settings
     # A pty keeps the line speed it was given (it ignores character size and parity).
     assert speed == getattr(termios, f"B{settings[0]}")
+
+
+def test_port_overrides_for_a_deviating_meter_replace_the_standards_settings(line):
+    from node.meter.transport import port_settings
+
+    settings = port_settings("dsmr5", baudrate=9600, bytesize=7, parity="e", stopbits=2)
+    port = serial_port_factory(str(line.link), settings)()
+    try:
+        speed = termios.tcgetattr(port.fd)[5]
+        opened = (port.baudrate, port.bytesize, port.parity, port.stopbits)
+    finally:
+        port.close()
+
+    assert opened == (9600, 7, "E", 2)
+    assert speed == termios.B9600
+
+
+def test_port_overrides_left_out_keep_the_standards_settings():
+    from node.meter.transport import port_settings
+
+    assert port_settings("mbus", baudrate=9600) == PortSettings(9600, 8, "E", 1)
+
+
+@pytest.mark.parametrize(("override", "message"), [({"parity": "X"}, "parity"), ({"stopbits": 3}, "stop bits"),
+                                                   ({"bytesize": 9}, "byte size")])
+def test_impossible_port_overrides_are_refused(override, message):
+    from node.meter.transport import port_settings
+
+    with pytest.raises(ValueError, match=message):
+        port_settings("dsmr5", **override)

@@ -131,3 +131,57 @@ def test_a_meter_key_file_without_a_key_is_refused_without_repeating_its_text(tm
         _meter_keys(key_file)
     assert str(raised.value).startswith(f"meter.key_file: {key_file} does not hold a meter key")
     assert "SECRETISH" not in str(raised.value)
+
+
+def test_the_meter_section_takes_an_authentication_key_file_and_serial_overrides():
+    config = node_config.parse(with_("meter", source="serial", device="/dev/ttyUSB0", standard="mbus", key_file="meter.key",
+                                     auth_key_file="meter-auth.key", baudrate=9600, bytesize=8, parity="n", stopbits=1.5),
+                               Path("/etc/gridcommons"))
+    meter = config.meter
+    assert (meter.key_file, meter.auth_key_file) == (Path("/etc/gridcommons/meter.key"), Path("/etc/gridcommons/meter-auth.key"))
+    assert (meter.baudrate, meter.bytesize, meter.parity, meter.stopbits) == (9600, 8, "N", 1.5)
+
+
+def test_serial_overrides_left_out_keep_the_standards_settings():
+    meter = node_config.parse(MINIMAL, Path("/x")).meter
+    assert (meter.auth_key_file, meter.baudrate, meter.bytesize, meter.parity, meter.stopbits) == (None,) * 5
+
+
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ({"baudrate": 0}, "meter.baudrate: must be a whole number >= 50, got 0"),
+        ({"baudrate": "fast"}, "meter.baudrate: must be a whole number, got 'fast'"),
+        ({"bytesize": 9}, "meter.bytesize: must be one of 5, 6, 7, 8 data bits, got 9"),
+        ({"parity": "X"}, "meter.parity: must be one of N, E, O, M, S (none, even, odd, mark, space), got 'X'"),
+        ({"stopbits": 3}, "meter.stopbits: must be 1, 1.5 or 2, got 3"),
+        ({"auth_key": "00112233"}, "meter.auth_key: secrets do not belong in the config file: use a 0600 file "
+                                   "(key_file, auth_key_file) or the environment"),
+        ({"key": "00112233"}, "meter.key: secrets do not belong in the config file: use a 0600 file or the environment"),
+    ],
+)
+def test_a_wrong_meter_setting_is_refused_naming_its_key_and_never_echoing_a_key(values, expected):
+    assert error_of(with_("meter", **values)) == expected
+
+
+def test_meter_keys_come_from_the_environment_when_no_key_file_is_set(monkeypatch):
+    from node.runtime.node import _meter_keys
+
+    monkeypatch.setenv("GRIDCOMMONS_METER_KEY", "000102030405060708090a0b0c0d0e0f")
+    monkeypatch.setenv("GRIDCOMMONS_METER_AUTH_KEY", "101112131415161718191a1b1c1d1e1f")
+    keys = _meter_keys(None, None)
+    assert (keys.encryption_key[:2], keys.authentication_key[:2]) == (b"\x00\x01", b"\x10\x11")
+
+
+def test_a_meter_auth_key_file_without_a_key_is_refused_naming_its_setting(tmp_path, monkeypatch):
+    from node.runtime.node import _meter_keys
+
+    monkeypatch.delenv("GRIDCOMMONS_METER_KEY", raising=False)
+    key_file, auth_file = tmp_path / "meter.key", tmp_path / "meter-auth.key"
+    key_file.write_text("000102030405060708090a0b0c0d0e0f\n")
+    auth_file.write_text("SECRETISH\n")
+    key_file.chmod(0o600), auth_file.chmod(0o600)
+    with pytest.raises(ConfigError) as raised:
+        _meter_keys(key_file, auth_file)
+    assert str(raised.value).startswith(f"meter.auth_key_file: {auth_file} does not hold a meter key")
+    assert "SECRETISH" not in str(raised.value)

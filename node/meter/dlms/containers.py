@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.meter.crc import crc16_x25
-from node.meter.errors import BadChecksum, MalformedFrame, PartialTelegram
+from node.meter.errors import BadChecksum, MalformedFrame, MeterError, OversizedFrame, PartialTelegram
 
 MBUS_START, MBUS_STOP = 0x68, 0x16
 HDLC_FLAG = 0x7E
 _LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 _MBUS_FIN = 0x10
+_MBUS_SEQUENCE = 0x0F
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def mbus_segment(frame: bytes) -> Segment:
     if checksum != frame[-2]:
         raise BadChecksum(f"M-Bus frame checksum 0x{frame[-2]:02X}, content gives 0x{checksum:02X}")
     control_info = body[2]
-    return Segment(control_info & 0x0F, bool(control_info & _MBUS_FIN), bytes(body[5:]))
+    return Segment(control_info & _MBUS_SEQUENCE, bool(control_info & _MBUS_FIN), bytes(body[5:]))
 
 
 def hdlc_frame_length(buffer: bytes) -> int | None:
@@ -82,17 +83,24 @@ def hdlc_segment(frame: bytes) -> Segment:
 
 
 class Reassembler:
-    """Joins the segments of one APDU; a new first segment or a gap in the numbering drops a partial one."""
+    """Joins the segments of one APDU; a new first segment or a gap in the numbering drops a partial one.
 
-    def __init__(self) -> None:
+    M-Bus numbers segments in four bits, so an APDU of more than 16 segments counts 0-15 and
+    on from 0 again: the expected number wraps with it. `max_size` bounds what a stream of
+    segments that never says "last" can pile up.
+    """
+
+    def __init__(self, max_size: int = 8192) -> None:
+        self.max_size = max_size
         self._parts: list[bytes] = []
+        self._size = 0
         self._next = 0
 
     @property
     def pending(self) -> bool:
         return bool(self._parts)
 
-    def add(self, segment: Segment) -> tuple[bytes | None, PartialTelegram | None]:
+    def add(self, segment: Segment) -> tuple[bytes | None, MeterError | None]:
         """(the whole APDU if `segment` completes it, the partial APDU it cut off if any)."""
         dropped = None
         if segment.sequence is not None and segment.sequence != self._next:
@@ -102,14 +110,19 @@ class Reassembler:
             if segment.sequence != 0:
                 orphan = PartialTelegram(f"segment {segment.sequence} arrived without the segments before it")
                 return None, dropped or orphan
+        if self._size + len(segment.payload) > self.max_size:
+            self.reset()
+            return None, OversizedFrame(f"a segmented APDU grew past {self.max_size} bytes")
         self._parts.append(segment.payload)
-        self._next = (segment.sequence or 0) + 1
+        self._size += len(segment.payload)
+        self._next = ((segment.sequence or 0) + 1) & _MBUS_SEQUENCE
         if not segment.last:
             return None, dropped
         return self._finish(), dropped
 
     def reset(self) -> None:
         self._parts = []
+        self._size = 0
         self._next = 0
 
     def _finish(self) -> bytes:

@@ -22,6 +22,8 @@ _GROUP_JOIN = re.compile(r"\)\s*\(")
 _CRC_DIGITS = re.compile(rb"[0-9A-Fa-f]{0,4}")
 _NUMBER = re.compile(r"-?\d+(?:\.\d*)?")
 _METER_ID_CODES = ("0-0:96.1.1", "0-0:42.0.0", "0-0:96.1.0")
+_TRAILER_SPACE = b" \t\r\n\x00"  # some meters send a NUL between the CRC and the line end
+_NOT_PRINTABLE = re.compile(rb"[^\x20-\x7e]")
 
 
 def parse_telegram(telegram: bytes | str, spec: TelegramSpec = AUTO) -> Reading:
@@ -34,7 +36,7 @@ def parse_telegram(telegram: bytes | str, spec: TelegramSpec = AUTO) -> Reading:
     bang = data.rfind(b"!")
     if start < 0 or bang < start:
         raise MalformedTelegram("a telegram runs from '/' to '!': one of them is missing")
-    crc_text = data[bang + 1 :].strip()
+    crc_text = data[bang + 1 :].strip(_TRAILER_SPACE)
     if not _CRC_DIGITS.fullmatch(crc_text):
         raise MalformedTelegram(f"the trailer after '!' is not a CRC of 0-4 hex digits: {crc_text[:16]!r}")
     crc_ok: bool | None = None
@@ -45,12 +47,15 @@ def parse_telegram(telegram: bytes | str, spec: TelegramSpec = AUTO) -> Reading:
         crc_ok = True
     elif spec.checksum:
         raise MissingCrc(f"{spec.name} telegrams end in a CRC; this one has none")
+    header_end = data.find(b"\n", start, bang)
+    body_start = bang if header_end < 0 else header_end + 1
     try:
-        text = data[start:bang].decode("ascii")
+        body = data[body_start:bang].decode("ascii")
     except UnicodeDecodeError as error:
-        raise MalformedTelegram(f"non-ASCII byte at offset {error.start}") from None
-
-    header, _, body = text.partition("\n")
+        raise MalformedTelegram(f"non-ASCII byte at offset {body_start - start + error.start}") from None
+    # The identification line is free text, covered by the CRC where there is one: any byte is
+    # kept, shown escaped (`\x02`) so that it cannot garble a log line or the JSON.
+    header = _shown(data[start + 1 : body_start].rstrip(b"\r\n"))
     kinds = spec.objects
     values: dict[str, Value] = {}
     for match in _OBJECT.finditer(body):
@@ -68,8 +73,23 @@ def parse_telegram(telegram: bytes | str, spec: TelegramSpec = AUTO) -> Reading:
         values=values,
         crc_ok=crc_ok,
         source="dsmr",
-        header=header.rstrip("\r")[1:],
+        header=header,
     )
+
+
+def odd_identification(telegram: bytes) -> bool:
+    """Whether the identification line holds a byte outside printable ASCII (accepted, but worth
+    counting: it tells a meter's quirk from line noise when telegrams go missing)."""
+    start = telegram.find(b"/")
+    end = telegram.find(b"\n", start)
+    line = telegram[start + 1 : end if end >= 0 else len(telegram)].rstrip(b"\r")
+    return _NOT_PRINTABLE.search(line) is not None
+
+
+def _shown(line: bytes) -> str:
+    if _NOT_PRINTABLE.search(line) is None:
+        return line.decode("ascii")
+    return _NOT_PRINTABLE.sub(lambda byte: b"\\x%02x" % byte[0][0], line).decode("ascii")
 
 
 def _quantity_value(text: str) -> Value:

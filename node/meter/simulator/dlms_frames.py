@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from node.meter.crc import crc16_x25
 
+LLC_HEADER = b"\xe6\xe7\x00"  # destination and source LSAP, quality: what an HDLC push carries first
 _UNIT_CODES = {"Wh": 30, "W": 27, "varh": 32, "var": 29, "V": 35, "A": 33, "Hz": 44, "m3": 13, None: 255}
 
 
@@ -102,18 +103,40 @@ def mbus_frames(apdu: bytes, segment_size: int = 228, address: int = 0xFF) -> by
     return bytes(out)
 
 
+def hdlc_frame(information: bytes, more_follow: bool = False) -> bytes:
+    """One HDLC type-3 frame around `information`; `more_follow` sets the segmentation (S) bit."""
+    header_rest = b"\x03\x21\x13"  # client address, server address, control (I frame)
+    length = 2 + len(header_rest) + 2 + len(information) + 2
+    frame_format = bytes([0xA0 | (0x08 if more_follow else 0) | (length >> 8) & 0x07, length & 0xFF])
+    header = frame_format + header_rest
+    hcs = crc16_x25(header).to_bytes(2, "little")
+    without_fcs = header + hcs + information
+    return b"\x7e" + without_fcs + crc16_x25(without_fcs).to_bytes(2, "little") + b"\x7e"
+
+
 def hdlc_frames(apdu: bytes, segment_size: int = 200) -> bytes:
     """The APDU (after the LLC header) in HDLC type-3 frames, segmented with the S bit."""
-    information = b"\xe6\xe7\x00" + apdu
+    information = LLC_HEADER + apdu
     chunks = [information[i : i + segment_size] for i in range(0, len(information), segment_size)]
-    out = bytearray()
-    for number, chunk in enumerate(chunks):
-        last = number == len(chunks) - 1
-        header_rest = b"\x03\x21\x13"  # client address, server address, control (I frame)
-        length = 2 + len(header_rest) + 2 + len(chunk) + 2
-        frame_format = bytes([0xA0 | (0 if last else 0x08) | (length >> 8) & 0x07, length & 0xFF])
-        header = frame_format + header_rest
-        hcs = crc16_x25(header).to_bytes(2, "little")
-        without_fcs = header + hcs + chunk
-        out += b"\x7e" + without_fcs + crc16_x25(without_fcs).to_bytes(2, "little") + b"\x7e"
-    return bytes(out)
+    return b"".join(hdlc_frame(chunk, more_follow=number < len(chunks) - 1) for number, chunk in enumerate(chunks))
+
+
+def general_blocks(apdu: bytes, block_size: int = 112, first_number: int = 1) -> list[bytes]:
+    """The APDU as General Block Transfer APDUs: `E0 control number(2) ack(2) length data`.
+
+    As push meters send them: streaming set and window 0 on every block but the last, which has
+    the last-block bit instead; nothing is acknowledged (0).
+    """
+    chunks = [apdu[i : i + block_size] for i in range(0, len(apdu), block_size)] or [b""]
+    blocks = []
+    for index, chunk in enumerate(chunks):
+        control = 0x80 if index == len(chunks) - 1 else 0x40
+        number = (first_number + index).to_bytes(2, "big")
+        blocks.append(bytes([0xE0, control]) + number + b"\x00\x00" + axdr_length(len(chunk)) + chunk)
+    return blocks
+
+
+def gbt_hdlc_frames(apdu: bytes, block_size: int = 112) -> bytes:
+    """What a Landis+Gyr E450 pushes: one block per HDLC frame, the LLC header in the first only."""
+    blocks = general_blocks(apdu, block_size)
+    return b"".join(hdlc_frame((LLC_HEADER if index == 0 else b"") + block) for index, block in enumerate(blocks))

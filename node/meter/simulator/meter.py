@@ -9,7 +9,7 @@ from typing import Iterator
 
 from node.meter.crc import crc16_arc
 from node.meter.dsmr.timestamps import METER_TIMEZONE
-from node.meter.simulator.dlms_frames import data_notification, glo_cipher, hdlc_frames, mbus_frames
+from node.meter.simulator.dlms_frames import data_notification, gbt_hdlc_frames, glo_cipher, hdlc_frames, mbus_frames
 from node.meter.simulator.household import Household
 
 
@@ -18,7 +18,8 @@ class Encryption:
     """Send encrypted DLMS instead of plain DSMR text.
 
     `payload` is "notification" (a DataNotification, as Austrian meters) or "dsmr" (DSMR text
-    inside the ciphering, as Luxembourg's); `container` is "mbus", "hdlc" or "bare".
+    inside the ciphering, as Luxembourg's); `container` is "mbus", "hdlc", "gbt" (General Block
+    Transfer blocks in HDLC frames, as the Landis+Gyr E450) or "bare".
     """
 
     encryption_key: bytes
@@ -159,6 +160,8 @@ class SimulatedMeter:
             return mbus_frames(apdu)
         if e.container == "hdlc":
             return hdlc_frames(apdu)
+        if e.container == "gbt":
+            return gbt_hdlc_frames(apdu)
         return apdu
 
 
