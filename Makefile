@@ -87,6 +87,7 @@ bench: setup browser
 	$(BIN)/python -m bench.meter_store
 	$(BIN)/python -m bench.meter_memory
 	$(BIN)/python -m bench.meter_import
+	$(BIN)/python -m bench.dso_import
 	$(BIN)/python -m bench.node_settlement
 	$(BIN)/python -m bench.node_resources
 	$(BIN)/python -m bench.forecast_accuracy

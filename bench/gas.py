@@ -58,6 +58,11 @@ def measure(chain: Chain, admin: str, n: int, key: AllocationKey, rng: random.Ra
             approve.append((m, token_address, chain.call_data(token, "approve", community_address, 10**21)))
             approve.append((m, token_address, chain.call_data(token, "approve", exchange_address, 10**20)))
             prepay.append((m, community_address, chain.call_data(community, "deposit", m, 10**21)))
+    if key == AllocationKey.SCHEDULED:
+        # Share set 0, the one every quarter-hour uses by default, with the consumers' coefficients.
+        consumers = members[producers:]
+        admit.append((admin, community_address, chain.call_data(
+            community, "setShares", 0, consumers, [coefficient] * len(consumers))))
     for phase in (admit, approve, prepay):
         chain.transact_all(phase)
 
@@ -95,7 +100,8 @@ def measure(chain: Chain, admin: str, n: int, key: AllocationKey, rng: random.Ra
     # Baseline: the same interval's payments as one ERC-20 transfer per consumer-producer pair.
     outcome = settle_interval(key, PRICE, [
         MemberInterval(i + 1, imp, exp, i < producers, i >= producers, 0 if i < producers else coefficient, i % 4, 10**21,
-                       DEAL_WH if i in buyers else 0, DEAL_WH * sum(1 for p, _ in deals if p == members[i]))
+                       DEAL_WH if i in buyers else 0, DEAL_WH * sum(1 for p, _ in deals if p == members[i]),
+                       share_ppm=0 if i < producers else coefficient)
         for i, (imp, exp) in enumerate(readings)
     ])
     assert outcome.allocated_wh == _allocated(settle_receipt), "settlement disagrees with the reference"
@@ -168,18 +174,18 @@ def main() -> None:
         for n in args.sizes:
             for with_deals in (False, True):
                 rows.append(measure(chain, admin, n, AllocationKey[key], rng, with_deals))
-                print(f"  measured N={n:<4} {key:9} {'with deals' if with_deals else 'no deals':10} "
+                print(f"  measured N={n:<4} {key:13} {'with deals' if with_deals else 'no deals':10} "
                       f"in {time.monotonic() - started:6.1f} s", flush=True)
 
     print()
     print(f"Gas per member per interval (steady state, {PRODUCER_SHARE:.0%} producers)")
-    print(f"{'key':9} {'N':>4} {'deals':>5} | {'settle':>8} {'read+settle':>11} {'settle tx':>11} {'1 block':>7} | "
+    print(f"{'key':13} {'N':>4} {'deals':>5} | {'settle':>8} {'read+settle':>11} {'settle tx':>11} {'1 block':>7} | "
           f"{'naive settle':>12} {'naive total':>11} {'transfers':>9} | {'ratio':>6}")
     for r in rows:
         b = r["baseline"]
         ratio = b["readings_plus_settlement_per_member"] / r["readings_plus_settlement_per_member"]
         r["baseline_over_gridcommons"] = round(ratio, 2)
-        print(f"{r['key']:9} {r['members']:>4} {r['deals']:>5} | {r['settlement_per_member']:>8,.0f} {r['readings_plus_settlement_per_member']:>11,.0f} "
+        print(f"{r['key']:13} {r['members']:>4} {r['deals']:>5} | {r['settlement_per_member']:>8,.0f} {r['readings_plus_settlement_per_member']:>11,.0f} "
               f"{r['settlement_gas']:>11,} {'yes' if r['fits_one_block'] else 'NO':>7} | "
               f"{b['settlement_per_member']:>12,.0f} {b['readings_plus_settlement_per_member']:>11,.0f} {b['transfers']:>9,} | "
               f"{ratio:>5.1f}x")
@@ -189,7 +195,7 @@ def main() -> None:
         for r in dealt:
             actions = ", ".join(f"{name} {value:,}" for name, value in r["deal_action_gas"].items())
             plain = next(p for p in rows if p["key"] == r["key"] and p["members"] == r["members"] and not p["deals"])
-            print(f"  {r['key']:9} N={r['members']:<4} {actions}; settlement with deals "
+            print(f"  {r['key']:13} N={r['members']:<4} {actions}; settlement with deals "
                   f"{r['settlement_gas'] / plain['settlement_gas']:.2f}x the same community without")
     worst_settle = max(r["settlement_per_member"] for r in rows)
     worst_total = max(r["readings_plus_settlement_per_member"] for r in rows)

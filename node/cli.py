@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "dapp": "dapp.cli:dapp",
     "forecast": "node.forecast.cli:forecast",
     "demo": "node.demo.cli:demo",
+    "dso": "node.dso.cli:dso",
     "init": "node.runtime.cli:init",
     "meter": "node.meter.cli:meter",
     "node": "node.runtime.cli:node",

@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_name ON events (event, block_number);
 CREATE INDEX IF NOT EXISTS events_by_contract_event ON events (contract, event, block_number);
 CREATE INDEX IF NOT EXISTS events_by_interval ON events (event, json_extract(args, '$.interval'));
+-- One member's readings and settlements of a month (the DSO check), without decoding everyone's.
+CREATE INDEX IF NOT EXISTS events_by_member_interval ON events
+    (event, json_extract(args, '$.memberId'), json_extract(args, '$.interval'))
+    WHERE json_extract(args, '$.memberId') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mirror_meta (key TEXT PRIMARY KEY, value INTEGER);
 """
@@ -118,8 +122,8 @@ class MirrorDB:
             clauses.append("contract = ?")
             params.append(contract)
         for name, value in (where or {}).items():
-            clauses.append("json_extract(args, ?) = ?")
-            params += [f"$.{name}", value]
+            clauses.append(f"json_extract(args, '$.{_argument(name)}') = ?")  # a literal path, as indexes have it
+            params.append(value)
         order = "DESC" if newest_first else "ASC"
         sql = (
             "SELECT block_number, log_index, block_hash, block_time, tx_hash, contract, event, args FROM events"
@@ -137,13 +141,27 @@ class MirrorDB:
         the bill and community pages read a day or a month out of a year of settlements)."""
         clauses, params = ["event = ?", "json_extract(args, '$.interval') BETWEEN ? AND ?"], [event, first, last]
         for name, value in (where or {}).items():
-            clauses.append("json_extract(args, ?) = ?")
-            params += [f"$.{name}", value]
+            clauses.append(f"json_extract(args, '$.{_argument(name)}') = ?")  # a literal path, as indexes have it
+            params.append(value)
         sql = (
             "SELECT block_number, log_index, block_hash, block_time, tx_hash, contract, event, args FROM events"
             f" WHERE {' AND '.join(clauses)} ORDER BY block_number, log_index"
         )
         return [MirroredEvent(*row[:7], json.loads(row[7])) for row in self.db.execute(sql, params)]
+
+    def interval_values(self, event: str, first: int, last: int, fields: tuple[str, ...],
+                        where: dict[str, object] | None = None) -> list[tuple]:
+        """(block number, log index, *fields) of the `event`s whose `interval` lies in [first, last], in
+        chain order: SQLite reads the few fields, so a month of one member's settlements is not decoded
+        whole (the DSO check of a month read 9,000 events' JSON)."""
+        columns = "".join(f", json_extract(args, '$.{_argument(name)}')" for name in fields)
+        clauses, params = ["event = ?", "json_extract(args, '$.interval') BETWEEN ? AND ?"], [event, first, last]
+        for name, value in (where or {}).items():
+            clauses.append(f"json_extract(args, '$.{_argument(name)}') = ?")
+            params.append(value)
+        sql = (f"SELECT block_number, log_index{columns} FROM events WHERE {' AND '.join(clauses)}"
+               " ORDER BY block_number, log_index")
+        return self.db.execute(sql, params).fetchall()
 
     def interval_sums(self, event: str, first: int, last: int, fields: tuple[str, ...]) -> dict[int, tuple]:
         """Per `interval` argument in [first, last], the sums of the `event`s' `fields`, added up by SQLite
@@ -165,3 +183,10 @@ class MirrorDB:
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+
+
+def _argument(name: str) -> str:
+    """An event argument's name, checked before it becomes part of the SQL text."""
+    if not name.isidentifier():
+        raise ValueError(f"not an event argument name: {name!r}")
+    return name

@@ -1,0 +1,1 @@
+"""The DSO file formats: Austrian community data (EDA) exports and Enedis load curves."""
