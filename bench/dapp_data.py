@@ -8,6 +8,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from node.allocation import AllocationKey
+from node.dso.quantities import Figure, Quantity
+from node.dso.store import DsoStore
 from node.meter.simulator.household import PROFILES, Household
 from node.mirror.db import MirrorDB, MirroredEvent
 from node.settlement import MemberInterval, settle_interval
@@ -51,8 +53,10 @@ def fill_store(path: Path, start: int, days: int) -> int:
     return count
 
 
-def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: int, days: int) -> int:
-    """Readings of every member and the settlement the contract books, one block per interval."""
+def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: int, days: int,
+                dso_path: Path | None = None) -> int:
+    """Readings of every member and the settlement the contract books, one block per interval; and,
+    into `dso_path`, the grid operator's figures for this node's member as it would compute them."""
     store = MeterStore(store_path)
     own = {int(row.start.timestamp()) // INTERVAL: row for row in
            store.interval_energy(datetime.fromtimestamp(start, timezone.utc),
@@ -60,6 +64,8 @@ def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: i
     store.close()
     others = {m: Household(PROFILES[profile], seed) for m, (profile, seed, _, _) in MEMBERS.items() if m != 1}
     mirror = MirrorDB(path)
+    dso = DsoStore(dso_path) if dso_path else None
+    figures = []
     block = 1
     events = [MirroredEvent(block, 0, _hash(block), start, _hash(-block), "Community", "AllocationKeyChanged", {"key": 0, "fromInterval": 0}),
               MirroredEvent(block, 1, _hash(block), start, _hash(-block), "Community", "LocalPriceChanged",
@@ -101,6 +107,9 @@ def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: i
         for member in outcome.members:
             add("MemberSettled", {"interval": interval, "memberId": member.member_id,
                                   "allocatedWh": member.allocated_wh, "tokenDelta": member.token_delta})
+            if member.member_id == 1 and dso is not None:
+                figures += [Figure(DSO_POINT, interval * INTERVAL, Quantity.CONSUMPTION, readings[1][0]),
+                            Figure(DSO_POINT, interval * INTERVAL, Quantity.COVERED, member.allocated_wh)]
         if len(events) > 20_000:
             count += len(events)
             mirror.append(events, {block: _hash(block)}, block, 32)
@@ -108,7 +117,13 @@ def fill_mirror(path: Path, store_path: Path, accounts: dict[int, str], start: i
     count += len(events)
     mirror.append(events, {block: _hash(block)}, block, 32)
     mirror.close()
+    if dso is not None:
+        dso.write(figures)
+        dso.close()
     return count
+
+
+DSO_POINT = "AT0030000000000000000000000000001"  # this node's metering point in the grid operator's figures
 
 
 def _hash(n: int) -> str:
@@ -122,6 +137,7 @@ def build(data_dir: Path, accounts: dict[int, str], days: int = 365, now: float 
     start = end - days * 86400
     started = time.perf_counter()
     readings = fill_store(data_dir / "meter.sqlite", start, days)
-    events = fill_mirror(data_dir / "mirror.sqlite", data_dir / "meter.sqlite", accounts, start, days)
+    events = fill_mirror(data_dir / "mirror.sqlite", data_dir / "meter.sqlite", accounts, start, days,
+                         data_dir / "dso.sqlite")
     return {"readings": readings, "events": events, "seconds": round(time.perf_counter() - started, 1),
             "first": start, "last": end}

@@ -51,6 +51,7 @@ def routes(last: int, zone) -> list[str]:
         *(f"/history/api/series?period={p}&date={day}" for p in ("day", "week", "month", "year")),
         "/community/", f"/community/?date={day}",
         "/bill/", f"/bill/?month={month}", f"/bill/interval/{interval}", f"/bill/export.csv?month={month}",
+        f"/check/?month={month}",
         "/market/", "/market/offers/", "/consents/", "/relays/", "/node/",
     ]
     return found

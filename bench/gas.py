@@ -30,6 +30,9 @@ DEAL_SHARE = 0.1  # of the consumers, when deals are on
 DEAL_WH, DEAL_PRICE = 150, 5 * 10**16  # below every consumer's import: each deal completes in its interval
 
 
+LIMITS_W = (50_000, 30_000)  # every member's grid connection and generation capacity
+
+
 def member_address(n: int, i: int) -> str:
     return to_checksum_address(keccak(text=f"gridcommons-bench-{n}-{i}")[-20:])
 
@@ -51,20 +54,21 @@ def measure(chain: Chain, admin: str, n: int, key: AllocationKey, rng: random.Ra
     for i, m in enumerate(members):
         producer = i < producers
         admit.append((admin, community_address, chain.call_data(
-            community, "addMember", m, keccak(text=m), producer, not producer, 0 if producer else coefficient, i % 4)))
+            community, "addMember", m, keccak(text=m), producer, not producer, 0 if producer else coefficient, i % 4,
+            *LIMITS_W)))
         if not producer:
             # 1000 credits prepaid into the community, and 1000 held for the baseline's transfers.
             admit.append((admin, token_address, chain.call_data(token, "issue", m, 2 * 10**21, b"\x00" * 32)))
             approve.append((m, token_address, chain.call_data(token, "approve", community_address, 10**21)))
             approve.append((m, token_address, chain.call_data(token, "approve", exchange_address, 10**20)))
             prepay.append((m, community_address, chain.call_data(community, "deposit", m, 10**21)))
+    for phase in (admit, approve, prepay):
+        chain.transact_all(phase)
     if key == AllocationKey.SCHEDULED:
         # Share set 0, the one every quarter-hour uses by default, with the consumers' coefficients.
         consumers = members[producers:]
-        admit.append((admin, community_address, chain.call_data(
-            community, "setShares", 0, consumers, [coefficient] * len(consumers))))
-    for phase in (admit, approve, prepay):
-        chain.transact_all(phase)
+        chain.transact_all([(admin, community_address, chain.call_data(
+            community, "setShares", 0, consumers, [coefficient] * len(consumers)))], gas_limit=BLOCK_GAS_LIMIT)
 
     # Deals for the steady-state interval: a tenth of the consumers each buy from a producer.
     buyers = list(range(producers, n))[:max(1, round((n - producers) * DEAL_SHARE))] if with_deals else []

@@ -38,8 +38,17 @@ contract Community is ICommunity, AccessControl {
     bytes32 public constant EXCHANGE_ROLE = keccak256("EXCHANGE_ROLE");
 
     uint256 private constant WH_PER_KWH = 1000;
-    uint256 private constant PROFILES_PER_WORD = 8;
-    uint256 private constant PROFILE_BITS = 32;
+    uint256 private constant PROFILES_PER_WORD = 4;
+    uint256 private constant PROFILE_BITS = 64;
+    uint256 private constant PROFILE_MASK = (1 << 64) - 1;
+    uint256 private constant SHARES_PER_WORD = 8;
+    uint256 private constant SHARE_BITS = 32;
+    // Physical limits in units of 10 W, 18 bits each: up to 2.6 MW.
+    uint256 private constant IMPORT_LIMIT_SHIFT = 27;
+    uint256 private constant EXPORT_LIMIT_SHIFT = 45;
+    uint256 private constant LIMIT_MASK = (1 << 18) - 1;
+    uint256 private constant LIMIT_UNIT_W = 10;
+    uint256 private constant SECONDS_PER_HOUR = 3600;
     uint256 private constant COEFFICIENT_MASK = (1 << 20) - 1;
     uint256 private constant PRIORITY_SHIFT = 20;
     uint256 private constant PRODUCER_BIT = 1 << 24;
@@ -134,13 +143,17 @@ contract Community is ICommunity, AccessControl {
     /// @param consumer Whether its import can receive community production.
     /// @param coefficientPpm Its static allocation coefficient, in parts per million.
     /// @param priority Its priority level, 0 (served first) to 15.
+    /// @param importLimitW Its grid connection's capacity in W: no reading imports more in an interval.
+    /// @param exportLimitW Its generation capacity in W (0: it cannot export): no reading exports more.
     function addMember(
         address account,
         bytes32 meterIdHash,
         bool producer,
         bool consumer,
         uint32 coefficientPpm,
-        uint8 priority
+        uint8 priority,
+        uint256 importLimitW,
+        uint256 exportLimitW
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 memberId) {
         if (account == address(0)) revert CommunityZeroAddress();
         memberId = _memberIds[account];
@@ -153,6 +166,15 @@ contract Community is ICommunity, AccessControl {
         _meterIdHashes[memberId] = meterIdHash;
         emit MemberAdded(memberId, account, meterIdHash);
         _setProfile(memberId, producer, consumer, coefficientPpm, priority, true);
+        _setLimits(memberId, importLimitW, exportLimitW);
+    }
+
+    /// @notice Changes a member's physical limits (a new grid connection, more panels), in W.
+    function setMemberLimits(address account, uint256 importLimitW, uint256 exportLimitW)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setLimits(_activeMemberId(account), importLimitW, exportLimitW);
     }
 
     /// @notice Deactivates a member: it can no longer submit readings. Its balance stays withdrawable
@@ -291,6 +313,12 @@ contract Community is ICommunity, AccessControl {
         if (importWh > type(uint32).max || exportWh > type(uint32).max) {
             revert CommunityReadingTooLarge(importWh, exportWh);
         }
+        uint256 profile = _profileOf(memberId);
+        uint256 importLimitWh = _limitWh((profile >> IMPORT_LIMIT_SHIFT) & LIMIT_MASK);
+        uint256 exportLimitWh = _limitWh((profile >> EXPORT_LIMIT_SHIFT) & LIMIT_MASK);
+        if (importWh > importLimitWh || exportWh > exportLimitWh) {
+            revert CommunityReadingAboveLimit(importWh, exportWh, importLimitWh, exportLimitWh);
+        }
         uint256 ledger = _ledgers[memberId];
         uint256 latest = ledger.readingInterval();
         if (latest == interval) revert CommunityReadingExists(interval, msg.sender);
@@ -400,7 +428,9 @@ contract Community is ICommunity, AccessControl {
             consumer: bits & CONSUMER_BIT != 0,
             active: bits & ACTIVE_BIT != 0,
             coefficientPpm: uint32(bits & COEFFICIENT_MASK),
-            priority: uint8((bits >> PRIORITY_SHIFT) & 0xf)
+            priority: uint8((bits >> PRIORITY_SHIFT) & 0xf),
+            importLimitW: uint32(((bits >> IMPORT_LIMIT_SHIFT) & LIMIT_MASK) * LIMIT_UNIT_W),
+            exportLimitW: uint32(((bits >> EXPORT_LIMIT_SHIFT) & LIMIT_MASK) * LIMIT_UNIT_W)
         });
     }
 
@@ -486,7 +516,7 @@ contract Community is ICommunity, AccessControl {
             uint256 ledger = _ledgers[memberId];
             s.ledgers[i] = ledger;
             if (ledger.readingInterval() != interval) continue;
-            uint256 profile = (profileWord >> ((memberId % PROFILES_PER_WORD) * PROFILE_BITS)) & 0xffffffff;
+            uint256 profile = (profileWord >> ((memberId % PROFILES_PER_WORD) * PROFILE_BITS)) & PROFILE_MASK;
             // Deals were metered first: the key shares only what they left.
             (uint256 imported, uint256 exported) = dealtWord & (1 << (memberId & 0xff)) == 0
                 ? (ledger.importWh(), ledger.exportWh())
@@ -589,14 +619,14 @@ contract Community is ICommunity, AccessControl {
     }
 
     function _shareOf(uint256 shareSet, uint256 memberId) private view returns (uint256) {
-        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
-        return (_shareWords[shareSet][memberId / PROFILES_PER_WORD] >> shift) & MASK_32;
+        uint256 shift = (memberId % SHARES_PER_WORD) * SHARE_BITS;
+        return (_shareWords[shareSet][memberId / SHARES_PER_WORD] >> shift) & MASK_32;
     }
 
     function _writeShare(uint256 shareSet, uint256 memberId, uint256 sharePpm) private {
-        uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
+        uint256 shift = (memberId % SHARES_PER_WORD) * SHARE_BITS;
         mapping(uint256 => uint256) storage words = _shareWords[shareSet];
-        uint256 word = memberId / PROFILES_PER_WORD;
+        uint256 word = memberId / SHARES_PER_WORD;
         words[word] = (words[word] & ~(MASK_32 << shift)) | (sharePpm << shift);
     }
 
@@ -652,12 +682,30 @@ contract Community is ICommunity, AccessControl {
         uint256 sum = _coefficientSumPpm - (previous & COEFFICIENT_MASK) + coefficientPpm;
         if (sum > Allocation.FULL_SHARE_PPM) revert CommunityCoefficientsOverflow(sum);
         _coefficientSumPpm = sum;
-        uint256 profile = uint256(coefficientPpm) | (uint256(priority) << PRIORITY_SHIFT);
+        uint256 limits = previous & (LIMIT_MASK << IMPORT_LIMIT_SHIFT | LIMIT_MASK << EXPORT_LIMIT_SHIFT);
+        uint256 profile = uint256(coefficientPpm) | (uint256(priority) << PRIORITY_SHIFT) | (active ? limits : 0);
         if (producer) profile |= PRODUCER_BIT;
         if (consumer) profile |= CONSUMER_BIT;
         if (active) profile |= ACTIVE_BIT;
         _writeProfile(memberId, profile);
         _emitProfile(memberId);
+    }
+
+    /// @dev Limits are kept in 10 W units, rounded up, so a limit never refuses what the admin allowed.
+    function _setLimits(uint256 memberId, uint256 importLimitW, uint256 exportLimitW) private {
+        uint256 importUnits = _ceilDiv(importLimitW, LIMIT_UNIT_W);
+        uint256 exportUnits = _ceilDiv(exportLimitW, LIMIT_UNIT_W);
+        if (importUnits > LIMIT_MASK || exportUnits > LIMIT_MASK) {
+            revert CommunityLimitOutOfRange(importLimitW, exportLimitW, LIMIT_MASK * LIMIT_UNIT_W);
+        }
+        uint256 profile = _profileOf(memberId) & ~(LIMIT_MASK << IMPORT_LIMIT_SHIFT | LIMIT_MASK << EXPORT_LIMIT_SHIFT);
+        _writeProfile(memberId, profile | importUnits << IMPORT_LIMIT_SHIFT | exportUnits << EXPORT_LIMIT_SHIFT);
+        emit MemberLimitsChanged(memberId, importUnits * LIMIT_UNIT_W, exportUnits * LIMIT_UNIT_W);
+    }
+
+    /// @dev The most Wh a limit in 10 W units allows in one interval, rounded up.
+    function _limitWh(uint256 units) private view returns (uint256) {
+        return _ceilDiv(units * LIMIT_UNIT_W * intervalLength, SECONDS_PER_HOUR);
     }
 
     function _emitProfile(uint256 memberId) private {
@@ -673,13 +721,13 @@ contract Community is ICommunity, AccessControl {
 
     function _profileOf(uint256 memberId) private view returns (uint256) {
         uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
-        return (_profileWords[memberId / PROFILES_PER_WORD] >> shift) & 0xffffffff;
+        return (_profileWords[memberId / PROFILES_PER_WORD] >> shift) & PROFILE_MASK;
     }
 
     function _writeProfile(uint256 memberId, uint256 profile) private {
         uint256 shift = (memberId % PROFILES_PER_WORD) * PROFILE_BITS;
         uint256 word = memberId / PROFILES_PER_WORD;
-        _profileWords[word] = (_profileWords[word] & ~(uint256(0xffffffff) << shift)) | (profile << shift);
+        _profileWords[word] = (_profileWords[word] & ~(PROFILE_MASK << shift)) | (profile << shift);
     }
 
     function _knownMemberId(address account) private view returns (uint256 memberId) {

@@ -8,18 +8,22 @@ named by the config at GRIDCOMMONS_NODE_CONFIG (default ./node.toml).
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import os
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from dapp.errors import DappError
 
 # One blueprint per page or API, in menu order: module dapp.<name> defines `bp`.
-FEATURES = ("now", "history", "forecast", "community", "bill", "market", "offers", "trading", "consents", "relays",
+FEATURES = ("now", "history", "forecast", "community", "bill", "check", "market", "offers", "trading", "consents", "relays",
             "health", "alerts", "transactions", "data_api", "vendor", "join")
 MENU = (
     ("now.page", "Now"),
@@ -27,6 +31,7 @@ MENU = (
     ("forecast.page", "Forecast"),
     ("community.page", "Community"),
     ("bill.page", "Settlements"),
+    ("check.page", "Check"),
     ("market.page", "Market"),
     ("trading.page", "Trading"),
     ("consents.page", "Consents"),
@@ -43,6 +48,8 @@ def create_app(test_config: dict | None = None, services=None) -> Flask:
     from dapp.passwords import LoginThrottle
 
     app = Flask(__name__)
+    app.json = _JSONProvider(app)
+    app.url_map.converters["int"] = _RowId  # before any blueprint: every <int:...> is bounded
     if services is None:
         from node import config as node_config
         from dapp.services import NodeServices
@@ -66,6 +73,7 @@ def create_app(test_config: dict | None = None, services=None) -> Flask:
 
     app.extensions["gridcommons"] = services
     app.extensions["gridcommons.throttle"] = LoginThrottle(services.wall)
+    _host_allow_list(app, services.config)  # first of the hooks: a foreign Host gets nothing else
     csrf.init_app(app)
     units.register(app)
     app.register_blueprint(auth.bp)
@@ -78,7 +86,7 @@ def create_app(test_config: dict | None = None, services=None) -> Flask:
     @app.context_processor
     def page_context():
         return {"node_name": services.config.name, "time_zone": services.config.timezone,
-                "node_now": services.clock(), "menu": MENU}
+                "node_now": services.clock(), "menu": MENU, "plain_http_lan": dapp.plain_http}
 
     app.add_url_rule("/", endpoint="index", view_func=lambda: app.redirect(app.url_for("now.page")))
     _error_pages(app)
@@ -88,16 +96,84 @@ def create_app(test_config: dict | None = None, services=None) -> Flask:
 
 def _session_key(data_dir: Path) -> bytes:
     """A random key kept in the data folder (0600), so sessions outlive a restart; never logged."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from node.sqlite import private_dir
+
+    private_dir(data_dir)
     path = data_dir / "dapp-session.key"
     try:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         key = secrets.token_bytes(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask
         with os.fdopen(fd, "w") as handle:
             handle.write(key.hex())
         return key
+
+
+class _RowId(IntegerConverter):
+    """`<int:...>` up to SQLite's largest integer: a larger id is no row (404), not an OverflowError."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002 (werkzeug's names)
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """A body nested too deep for the parser is malformed JSON (a 400), not a RecursionError (a 500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deep") from None
+
+
+def allowed_hosts(config) -> frozenset[str]:
+    """The Host names this DApp answers to: the configured host, localhost, the loopback addresses,
+    the node's name (and name.local), this machine's host name, and `[dapp] allowed_hosts`.
+
+    DNS rebinding reaches the DApp under a foreign *name*; a browser sends an IP address literal as
+    Host only when it was asked for that very address, so address literals are answered too (the
+    other members' nodes call the data API by address).
+    """
+    d = config.dapp
+    names = {"localhost", "127.0.0.1", "::1", d.host, config.name, f"{config.name}.local", *d.allowed_hosts}
+    hostname = socket.gethostname()
+    if hostname:
+        names |= {hostname, hostname.split(".")[0] + ".local"}
+    return frozenset(_normal_host(name) for name in names if name)
+
+
+def _normal_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and "]" in host:
+        return host[1:host.index("]")]
+    if host.count(":") == 1:
+        return host.split(":", 1)[0]
+    return host
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _host_allow_list(app: Flask, config) -> None:
+    names = allowed_hosts(config)
+
+    @app.before_request
+    def check_host():
+        host = _normal_host(request.host or "")
+        if host in names or _is_address(host):
+            return None
+        message = (f"This node does not answer to the host name {host[:80]!r}. Open it by its address or a name "
+                   "listed in [dapp] allowed_hosts in node.toml.")
+        if _wants_json():
+            return {"error": message}, 400
+        return message + "\n", 400, {"Content-Type": "text/plain; charset=utf-8"}  # no page, no form token
 
 
 def _wants_json() -> bool:

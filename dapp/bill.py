@@ -58,7 +58,22 @@ def page():
             keys_in_force=sorted({line.key for b in books for line in b.lines}),
             chart=_chart(books[0], services.timezone) if kind == "day" else _month_chart(books),
         )
+    if kind == "month" and member_id:
+        context["check"] = _check_summary(services, first)
     return render_template("bill.html", **context)
+
+
+def _check_summary(services, month):
+    """The month's check against the grid operator, for the banner (None without figures)."""
+    from node.dso.errors import DsoError
+
+    from dapp.check import month_check
+
+    try:
+        checked = month_check(services, month)
+    except DsoError:
+        return None  # the Check page says why
+    return checked.summary if checked else None
 
 
 @bp.route("/interval/<interval>")

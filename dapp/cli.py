@@ -52,8 +52,9 @@ def store_password(dapp_path: Path, password: str) -> None:
     """Store the scrypt hash of `password` in the DApp file at `dapp_path`."""
     from dapp.db import DappDB
     from dapp.passwords import hash_password
+    from node.sqlite import private_dir
 
-    dapp_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dapp_path.parent)
     db = DappDB(dapp_path)
     try:
         db.set_password_hash(hash_password(password), time.time())

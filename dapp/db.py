@@ -1,7 +1,9 @@
-"""The DApp's own SQLite file: the operator's password hash, the data-access log, seen request nonces."""
+"""The DApp's own SQLite file: the operator's password hash, the operator's sessions, the data-access
+log, seen request nonces."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,13 @@ CREATE TABLE IF NOT EXISTS access_log (
     rows INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS seen_nonces (nonce TEXT PRIMARY KEY, requester TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (digest TEXT PRIMARY KEY, created_at REAL NOT NULL, expires_at REAL NOT NULL);
 """
+
+
+def _digest(session_id: str) -> str:
+    """Sessions are kept by their SHA-256: the file alone does not give a usable session id."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,27 @@ class DappDB:
         return row[0] if row else None
 
     def set_password_hash(self, value: str, at: float) -> None:
-        self.db.execute("INSERT OR REPLACE INTO operator VALUES (1, ?, ?)", [value, at])
+        """A new password ends every session: a cookie captured before the change no longer works."""
+        with transaction(self.db):
+            self.db.execute("INSERT OR REPLACE INTO operator VALUES (1, ?, ?)", [value, at])
+            self.db.execute("DELETE FROM sessions")
+
+    # -- the operator's sessions (the cookie carries only the random id) --------------------
+
+    def start_session(self, session_id: str, now: float, lifetime: float) -> None:
+        with transaction(self.db):
+            self.db.execute("DELETE FROM sessions WHERE expires_at <= ?", [now])
+            self.db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)", [_digest(session_id), now, now + lifetime])
+
+    def session_valid(self, session_id: str, now: float) -> bool:
+        row = self.db.execute("SELECT expires_at FROM sessions WHERE digest = ?", [_digest(session_id)]).fetchone()
+        return row is not None and row[0] > now
+
+    def end_session(self, session_id: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE digest = ?", [_digest(session_id)])
+
+    def end_all_sessions(self) -> None:
+        self.db.execute("DELETE FROM sessions")
 
     # -- consent-gated data API ------------------------------------------------------------
 

@@ -202,6 +202,9 @@ def _transfer_request() -> Transfer:
     if not chosen:
         raise BadRequest("Choose a member or paste the recipient's account address.")
     to = parse_address(chosen, "recipient")
+    if int(to, 16) == 0:
+        raise BadRequest("That is the zero address: credits sent there are gone for good. Choose a member or paste "
+                         "the recipient's own account address.")
     if to.lower() == services.address.lower():
         raise BadRequest("That is this node's own account: choose another recipient.")
     amount_text = request.form.get("amount", "").strip()

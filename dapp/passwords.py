@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import threading
-from collections import defaultdict, deque
 from typing import Callable
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -26,33 +26,61 @@ def password_matches(stored_hash: str | None, password: str) -> bool:
 
 
 class LoginThrottle:
-    """At most `limit` failed logins per client in `window` seconds; then wait until the oldest ages out."""
+    """Growing delays per client address, never a lock-out.
 
-    def __init__(self, clock: Callable[[], float], limit: int = 5, window: float = 300.0):
+    After a client's n-th wrong password in a row it waits `first` * 2^(n-1) seconds (1, 2, 4, ...
+    capped at `cap`) before its next attempt is looked at; attempts during the wait are refused
+    without counting, so guessing cannot make the wait longer than `cap`. The right password after
+    the wait always logs in and clears the count; other clients never wait for this one's failures.
+    A client quiet for `forget` seconds starts afresh.
+    """
+
+    def __init__(self, clock: Callable[[], float], first: float = 1.0, cap: float = 60.0, forget: float = 3600.0,
+                 max_clients: int = 10_000):
         self.clock = clock
-        self.limit = limit
-        self.window = window
-        self._failures: dict[str, deque] = defaultdict(deque)
+        self.first = first
+        self.cap = cap
+        self.forget = forget
+        self.max_clients = max_clients
+        self._failures: dict[str, tuple[int, float]] = {}  # client -> (wrong passwords in a row, when the last was)
         self._lock = threading.Lock()
 
+    def delay(self, failures: int) -> float:
+        """The wait after `failures` wrong passwords in a row."""
+        if failures <= 0:
+            return 0.0
+        return min(self.cap, self.first * 2 ** min(failures - 1, 32))
+
     def retry_after(self, client: str) -> int:
-        """Seconds until `client` may try again (0: now)."""
+        """Whole seconds until `client` may try again (0: now)."""
         with self._lock:
-            failures = self._recent(client)
-            if len(failures) < self.limit:
-                return 0
-            return max(1, int(failures[0] + self.window - self.clock()) + 1)
+            count, last = self._current(client)
+            left = last + self.delay(count) - self.clock()
+            return 0 if left <= 0 else math.ceil(left)
 
     def failed(self, client: str) -> None:
         with self._lock:
-            self._recent(client).append(self.clock())
+            count, _ = self._current(client)
+            if client not in self._failures and len(self._failures) >= self.max_clients:
+                self._prune()
+            self._failures[client] = (count + 1, self.clock())
 
     def succeeded(self, client: str) -> None:
         with self._lock:
             self._failures.pop(client, None)
 
-    def _recent(self, client: str) -> deque:
-        failures = self._failures[client]
-        while failures and failures[0] <= self.clock() - self.window:
-            failures.popleft()
-        return failures
+    def _current(self, client: str) -> tuple[int, float]:
+        count, last = self._failures.get(client, (0, 0.0))
+        if count and self.clock() - last >= self.forget:
+            self._failures.pop(client, None)
+            return 0, 0.0
+        return count, last
+
+    def _prune(self) -> None:
+        """Forget quiet clients; if all are recent, the oldest half (the map stays bounded)."""
+        now = self.clock()
+        for client in [c for c, (_, last) in self._failures.items() if now - last >= self.cap]:
+            del self._failures[client]
+        if len(self._failures) >= self.max_clients:
+            for client in sorted(self._failures, key=lambda c: self._failures[c][1])[: self.max_clients // 2]:
+                del self._failures[client]

@@ -11,8 +11,10 @@ from dapp.errors import BadRequest
 
 DEFAULT_INTERVAL_SECONDS = 900  # the Community's interval length until the node has met the chain
 MAX_INTERVAL = 2**32 - 1  # the contract keeps interval numbers in 32 bits
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MONTH = re.compile(r"\d{4}-\d{2}")
+# ASCII digits only: \d and str.isdigit also take "²" or "٣", which int() refuses or reads oddly.
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+_WHOLE = re.compile(r"[0-9]{1,10}")
 # Years a bill can ask for: the chain's interval numbers start in 1970 and end in 32 bits.
 FIRST_YEAR, LAST_YEAR = 1970, 2999
 
@@ -51,7 +53,7 @@ def parse_month(text: str) -> date:
 
 
 def parse_interval(text: str) -> int:
-    if not text.isdigit() or len(text) > 10 or int(text) > MAX_INTERVAL:
+    if not _WHOLE.fullmatch(text) or int(text) > MAX_INTERVAL:
         raise BadRequest(f"interval must be a whole number from 0 to {MAX_INTERVAL}, got {text[:40]!r}")
     return int(text)
 

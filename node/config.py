@@ -58,11 +58,28 @@ class ChainConfig:
     poll_seconds: float = 2.0
     settle_patience: float = 300.0
     reorg_window: int = 32
+    participation_ppm: int = 1_000_000  # node.toml's participation_percent, in parts per million
 
     @property
     def embedded(self) -> bool:
         """The node runs its own chain on this machine (anvil), without peers."""
         return self.client == "anvil"
+
+
+@dataclass(frozen=True)
+class ParticipationConfig:
+    """A further community the household takes part in (a [[participation]] table): its own chain,
+    reached at one of its members' nodes (the household runs no second validator), its own
+    deployment and the account that is a member there. It gets `participation_ppm` of every
+    interval's import and export (node.participation)."""
+
+    name: str  # a short slug: the parts outbox:<name> and submit:<name>, the file outbox-<name>.sqlite
+    rpc: str
+    deployment: Path
+    manifest: Path  # default: [chain].manifest (the same project's contracts)
+    keystore: Path  # default: [chain].keystore
+    passphrase_file: Path | None  # default: [chain].passphrase_file; None: GRIDCOMMONS_NODE_PASSPHRASE
+    participation_ppm: int
 
 
 @dataclass(frozen=True)
@@ -164,11 +181,36 @@ class DappConfig:
     tls_key: Path | None = None
     # Other members' nodes, for the consent-gated data API: account address -> base URL.
     peers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Plain HTTP beyond loopback (password and cookie readable on the LAN): only when set explicitly.
+    allow_plain_http: bool = False
+    # Host names the DApp answers to besides its host, localhost, loopback and the node's name.
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    @property
+    def plain_http(self) -> bool:
+        """Served without TLS beyond this machine (allowed only with allow_plain_http)."""
+        return self.tls_cert is None and not self.loopback
 
     @property
     def secure_cookies(self) -> bool:
         """Browsers keep Secure cookies over HTTPS and on loopback; plain HTTP on a LAN cannot."""
-        return self.tls_cert is not None or self.host in ("127.0.0.1", "localhost", "::1")
+        return self.tls_cert is not None or self.loopback
+
+
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -185,6 +227,7 @@ class NodeConfig:
     battery: Mapping[str, Any] | None = None  # the [battery] table: a state-of-charge sensor or simulator
     pins: str = "gpio"  # "mock": gpiozero's MockFactory, for demos on machines without GPIO
     dapp: DappConfig = DappConfig()
+    participations: tuple[ParticipationConfig, ...] = ()  # the further communities, [[participation]]
 
     @property
     def store_path(self) -> Path:
@@ -198,6 +241,10 @@ class NodeConfig:
     @property
     def outbox_path(self) -> Path:
         return self.data_dir / "outbox.sqlite"
+
+    def participation_outbox_path(self, name: str) -> Path:
+        """The outbox of the further community `name` ([[participation]])."""
+        return self.data_dir / f"outbox-{name}.sqlite"
 
     @property
     def mirror_path(self) -> Path:
@@ -236,7 +283,8 @@ def load(path: str | Path) -> NodeConfig:
 def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
     """Check a parsed config; every problem raises ConfigError naming its key."""
     _no_secrets(data, "")
-    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "certificates", "relays", "battery", "dapp"})
+    _only(data, "", {"node", "chain", "meter", "clock", "exchange", "certificates", "relays", "battery", "dapp",
+                    "participation"})
     node = _table(data, "node")
     _only(node, "node", {"name", "data_dir", "timezone", "pins"})
     reader = _Reader(base)
@@ -247,11 +295,12 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError("node.timezone", f"unknown time zone {timezone!r}, e.g. Europe/Amsterdam") from None
+    chain = _chain(_table(data, "chain"), reader)
     return NodeConfig(
         name=name,
         data_dir=data_dir,
         timezone=timezone,
-        chain=_chain(_table(data, "chain"), reader),
+        chain=chain,
         meter=_meter(_table(data, "meter", required=False), reader),
         clock=_clock(_table(data, "clock", required=False), reader),
         exchange=_exchange(_table(data, "exchange", required=False), reader),
@@ -260,11 +309,13 @@ def parse(data: Mapping[str, Any], base: Path) -> NodeConfig:
         battery=_battery(_table(data, "battery", required=False)),
         pins=reader.choice(node, "node.pins", PIN_FACTORIES, "gpio"),
         dapp=_dapp(_table(data, "dapp", required=False), reader),
+        participations=_participations(data.get("participation"), chain, reader),
     )
 
 
 def _chain(table: Mapping[str, Any], r: "_Reader") -> ChainConfig:
-    _only(table, "chain", set(ChainConfig.__dataclass_fields__) | {"embedded"})
+    _only(table, "chain", set(ChainConfig.__dataclass_fields__) - {"participation_ppm"}
+          | {"embedded", "participation_percent"})
     rpc = r.text(table, "chain.rpc", ChainConfig.rpc)
     if not rpc.startswith(("http://", "https://")):
         raise ConfigError("chain.rpc", f"must be an http:// or https:// URL, got {rpc!r}")
@@ -289,7 +340,89 @@ def _chain(table: Mapping[str, Any], r: "_Reader") -> ChainConfig:
         poll_seconds=r.number(table, "chain.poll_seconds", ChainConfig.poll_seconds, minimum=0.05),
         settle_patience=r.number(table, "chain.settle_patience", ChainConfig.settle_patience, minimum=0.0),
         reorg_window=int(r.number(table, "chain.reorg_window", ChainConfig.reorg_window, minimum=1, integer=True)),
+        participation_ppm=_participation_ppm(table, "chain.participation_percent"),
     )
+
+
+_PARTICIPATION_KEYS = {"name", "rpc", "deployment", "manifest", "keystore", "passphrase_file", "participation_percent"}
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+
+
+def _participations(tables: Any, chain: ChainConfig, r: "_Reader") -> tuple[ParticipationConfig, ...]:
+    """The [[participation]] tables: further communities, each on its own chain. Errors name a table
+    by its place: participation[1] is the first."""
+    from node.participation import MAX_COMMUNITIES, PPM, percent
+
+    if tables is None:
+        return ()
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError("participation",
+                          "must be [[participation]] tables (an array of tables), one per further community")
+    if len(tables) > MAX_COMMUNITIES - 1:
+        raise ConfigError(f"participation[{MAX_COMMUNITIES}]",
+                          f"a metering point takes part in {MAX_COMMUNITIES} communities at most: [chain] and "
+                          f"{MAX_COMMUNITIES - 1} [[participation]] tables, got {len(tables)}")
+    found: list[ParticipationConfig] = []
+    for place, table in enumerate(tables, start=1):
+        prefix = f"participation[{place}]"
+        _no_secrets(table, prefix)
+        _only(table, prefix, _PARTICIPATION_KEYS)
+        name = r.text(table, f"{prefix}.name")
+        if not _SLUG.fullmatch(name):
+            raise ConfigError(f"{prefix}.name", "must be a short slug: 1-32 lower-case letters, digits and inner dashes, "
+                              f"e.g. \"eeg-sonnenfeld\", got {name!r}")
+        rpc = r.text(table, f"{prefix}.rpc")
+        if not rpc.startswith(("http://", "https://")):
+            raise ConfigError(f"{prefix}.rpc", f"must be an http:// or https:// URL, got {rpc!r}")
+        deployment = r.path(table, f"{prefix}.deployment")
+        for other in found:
+            if other.name == name:
+                raise ConfigError(f"{prefix}.name", f"{name!r} is taken by another [[participation]]: names are unique")
+            if other.rpc == rpc:
+                raise ConfigError(f"{prefix}.rpc", f"{rpc} is {other.name}'s too: each community has its own chain")
+            if other.deployment == deployment:
+                raise ConfigError(f"{prefix}.deployment", f"{deployment} is {other.name}'s too: a community takes part once")
+        if rpc == chain.rpc:
+            raise ConfigError(f"{prefix}.rpc", f"{rpc} is [chain].rpc: each community has its own chain")
+        if deployment == chain.deployment:
+            raise ConfigError(f"{prefix}.deployment", f"{deployment} is [chain].deployment: a community takes part once")
+        found.append(ParticipationConfig(
+            name=name,
+            rpc=rpc,
+            deployment=deployment,
+            manifest=r.path(table, f"{prefix}.manifest", chain.manifest),
+            keystore=r.path(table, f"{prefix}.keystore", chain.keystore),
+            passphrase_file=r.path(table, f"{prefix}.passphrase_file", chain.passphrase_file),
+            participation_ppm=_participation_ppm(table, f"{prefix}.participation_percent", required=True),
+        ))
+    total = chain.participation_ppm + sum(p.participation_ppm for p in found)
+    if total > PPM:
+        shares = ", ".join([f"[chain] {percent(chain.participation_ppm)} %",
+                            *(f"{p.name} {percent(p.participation_ppm)} %" for p in found)])
+        raise ConfigError(f"participation[{len(found)}].participation_percent",
+                          f"the participation factors add up to {percent(total)} % ({shares}), more than 100 %")
+    return tuple(found)
+
+
+def _participation_ppm(table: Mapping[str, Any], key: str, required: bool = False) -> int:
+    """A participation percentage (above 0, at most 100, at most 4 decimal places) in parts per million."""
+    from decimal import Decimal
+
+    from node.participation import PPM
+
+    value = table.get(key.rsplit(".", 1)[-1])
+    if value is None:
+        if required:
+            raise ConfigError(key, "is required: this community's share of the meter in percent, e.g. 40 or 33.3333")
+        return PPM
+    problem = (f"must be a percentage above 0 and at most 100, with at most 4 decimal places "
+               f"(e.g. 40 or 33.3333), got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, problem)
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite() or number.as_tuple().exponent < -4 or not 0 < number <= 100:
+        raise ConfigError(key, problem)
+    return int(number * (PPM // 100))
 
 
 def _geth(table: Mapping[str, Any], r: "_Reader", rpc: str) -> dict:
@@ -405,13 +538,27 @@ def _dapp(table: Mapping[str, Any], r: "_Reader") -> DappConfig:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError(f"dapp.peers.{address}", f"must be an http:// or https:// URL, got {url!r}")
         checked[address.lower()] = url.rstrip("/")
+    enabled = r.flag(table, "dapp.enabled", True)
+    host = r.text(table, "dapp.host", DappConfig.host)
+    allow_plain_http = r.flag(table, "dapp.allow_plain_http", False)
+    if enabled and cert is None and not is_loopback(host) and not allow_plain_http:
+        raise ConfigError("dapp.host", f"{host!r} serves the DApp beyond this machine over plain HTTP, where the "
+                          "password and session cookie can be read on the network: set dapp.tls_cert and "
+                          "dapp.tls_key (HTTPS), or, on a trusted LAN only, allow_plain_http = true in [dapp]")
+    allowed = table.get("allowed_hosts", [])
+    if not isinstance(allowed, list) or not all(isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9.:\[\]_-]+", name)
+                                                for name in allowed):
+        raise ConfigError("dapp.allowed_hosts", f'must be a list of host names or addresses, e.g. ["de-vries.local", '
+                          f'"192.168.1.20"], got {allowed!r}')
     return DappConfig(
-        enabled=r.flag(table, "dapp.enabled", True),
-        host=r.text(table, "dapp.host", DappConfig.host),
+        enabled=enabled,
+        host=host,
         port=port,
         tls_cert=cert,
         tls_key=key,
         peers=MappingProxyType(checked),
+        allow_plain_http=allow_plain_http,
+        allowed_hosts=tuple(name.lower() for name in allowed),
     )
 
 

@@ -87,13 +87,15 @@ def show(network, alias):
     if later > now:
         click.echo(f"  from interval {later} ({_starts(community, later)}): {key_name(AllocationKey(latest))}")
     click.echo(f"  last settled    {community.lastSettledInterval() or '-'}")
-    click.echo(f"  {'id':>3} {'account':42} {'roles':9} {'coef':>7} {'prio':>4} {'balance':>14} {'surplus Wh':>11} {'last reading'}")
+    click.echo(f"  {'id':>3} {'account':42} {'roles':9} {'coef':>7} {'prio':>4} {'grid kW':>8} {'gen kW':>7} "
+               f"{'balance':>14} {'surplus Wh':>11} {'last reading'}")
     for mid in range(1, community.memberCount() + 1):
-        account, _, producer, consumer, active, ppm, prio = community.memberProfile(mid)
+        account, _, producer, consumer, active, ppm, prio, import_w, export_w = community.memberProfile(mid)
         balance, surplus, interval, imp, exp = community.memberLedger(mid)
         roles = ("P" if producer else "-") + ("C" if consumer else "-") + ("" if active else " removed")
         reading = f"#{interval}: +{imp} / -{exp} Wh" if interval else "-"
-        click.echo(f"  {mid:>3} {account:42} {roles:9} {ppm / 10_000:>6.2f}% {prio:>4} {format_credits(balance):>14} {surplus:>11} {reading}")
+        click.echo(f"  {mid:>3} {account:42} {roles:9} {ppm / 10_000:>6.2f}% {prio:>4} {import_w / 1000:>8.2f} "
+                   f"{export_w / 1000:>7.2f} {format_credits(balance):>14} {surplus:>11} {reading}")
 
 
 @cli.command("add-member", cls=ConnectedProviderCommand)
@@ -103,11 +105,20 @@ def show(network, alias):
 @click.option("--coefficient", default="0", help="Static allocation coefficient in percent.")
 @click.option("--priority", type=click.IntRange(0, MAX_PRIORITY), default=0, help="Priority level, 0 served first.")
 @click.option("--meter-id", required=True, help="The meter's equipment id (only its hash goes on chain).")
+@click.option("--grid-kw", required=True, help="The grid connection's capacity in kW: no reading may import more.")
+@click.option("--generation-kw", default="0", show_default=True,
+              help="The generation capacity in kW (PV peak, inverter limit): no reading may export more; "
+                   "0 means the household cannot export.")
 @click.option("--gas-ether", default="0.1", show_default=True,
               help="Top the node account up to this much ether, which pays its readings' gas (0: send none).")
 @account_alias
-def add_member(network, account, producer, consumer, coefficient, priority, meter_id, gas_ether, alias):
+def add_member(network, account, producer, consumer, coefficient, priority, meter_id, grid_kw, generation_kw,
+               gas_ether, alias):
     """Admit ACCOUNT (the household's node account) as a member."""
+    import_w, export_w = kw_to_w(grid_kw, "--grid-kw"), kw_to_w(generation_kw, "--generation-kw")
+    if producer and not export_w:
+        raise click.BadParameter("a producer needs its generation capacity, e.g. --generation-kw 9.9",
+                                 param_hint="--generation-kw")
     contracts, admin = open_community(network, alias)
     community = contracts["Community"]
     if community.isMember(account):
@@ -117,7 +128,8 @@ def add_member(network, account, producer, consumer, coefficient, priority, mete
     if total > FULL_SHARE_PPM:
         raise click.ClickException(f"coefficients would add up to {total / 10_000:.2f}%, over 100%")
     gas_wei = ether_to_wei(gas_ether)
-    send(f"add member {account}", community.addMember, account, keccak(text=meter_id), producer, consumer, ppm, priority, sender=admin)
+    send(f"add member {account}", community.addMember, account, keccak(text=meter_id), producer, consumer, ppm, priority,
+         import_w, export_w, sender=admin)
     top_up = gas_wei - chain.provider.get_balance(account)
     if top_up > 0:  # a household that joins a running chain starts with no ether for its readings
         try:
@@ -145,6 +157,31 @@ def remove_member(network, account, alias):
     contracts, admin = open_community(network, alias)
     member_id(contracts["Community"], account)
     send(f"remove member {account}", contracts["Community"].removeMember, account, sender=admin)
+
+
+@cli.command("set-limits", cls=ConnectedProviderCommand)
+@click.argument("account", type=ADDRESS)
+@click.option("--grid-kw", required=True, help="The grid connection's capacity in kW.")
+@click.option("--generation-kw", required=True, help="The generation capacity in kW (0: it cannot export).")
+@account_alias
+def set_limits(network, account, grid_kw, generation_kw, alias):
+    """Change a member's physical limits (a new connection, more panels)."""
+    import_w, export_w = kw_to_w(grid_kw, "--grid-kw"), kw_to_w(generation_kw, "--generation-kw")
+    contracts, admin = open_community(network, alias)
+    member_id(contracts["Community"], account)
+    send(f"set limits of {account}", contracts["Community"].setMemberLimits, account, import_w, export_w, sender=admin)
+
+
+def kw_to_w(text: str, option: str) -> int:
+    """'17.3' kW -> 17300 W, whole watts."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not a power in kW, e.g. 17.3", param_hint=option) from None
+    watts = value * 1000
+    if value < 0 or watts != watts.to_integral_value():
+        raise click.BadParameter(f"{text} kW must be 0 or more, in whole watts", param_hint=option)
+    return int(watts)
 
 
 @cli.command("set-key", cls=ConnectedProviderCommand)

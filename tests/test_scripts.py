@@ -107,9 +107,11 @@ def test_deploy_refuses_a_grace_period_as_long_as_an_interval(ape_run):
 def test_admin_builds_and_shows_a_community(deployed, ape_run):
     producer, bakery, flat = HOUSEHOLDS
     steps = [
-        ("community", "add-member", producer, "--producer", "--no-consumer", "--meter-id", "E0001"),
-        ("community", "add-member", bakery, "--coefficient", "60", "--meter-id", "E0002"),
-        ("community", "add-member", flat, "--coefficient", "40%", "--priority", "1", "--meter-id", "E0003"),
+        ("community", "add-member", producer, "--producer", "--no-consumer", "--meter-id", "E0001",
+         "--grid-kw", "17.3", "--generation-kw", "9.9"),
+        ("community", "add-member", bakery, "--coefficient", "60", "--meter-id", "E0002", "--grid-kw", "43.5"),
+        ("community", "add-member", flat, "--coefficient", "40%", "--priority", "1", "--meter-id", "E0003",
+         "--grid-kw", "11"),
         ("community", "set-price", "0.3"),
         ("community", "mint", bakery, "12.5", "--prepay", "--reference", "invoice 17"),
     ]
@@ -119,14 +121,15 @@ def test_admin_builds_and_shows_a_community(deployed, ape_run):
     shown = ape_run("community", "show").stdout
     assert "local price     0.3000" in shown
     assert "(coefficients total 100.00%)" in shown
-    assert f"{bakery:42} -C         60.00%    0        12.5000" in shown
+    assert f"{bakery:42} -C         60.00%    0    43.50    0.00        12.5000" in shown
+    assert f"{producer:42} P-          0.00%    0    17.30    9.90" in shown
 
 
 def test_a_new_member_without_ether_gets_its_gas_money_from_the_admin(deployed, ape_run):
     from eth_account import Account
 
     newcomer = Account.create().address
-    result = ape_run("community", "add-member", newcomer, "--meter-id", "E0099", "--gas-ether", "0.25")
+    result = ape_run("community", "add-member", newcomer, "--meter-id", "E0099", "--grid-kw", "11", "--gas-ether", "0.25")
     assert result.returncode == 0, result.stderr
     assert f"sent 0.25 ether to {newcomer}" in result.stdout
 
@@ -146,6 +149,10 @@ def test_malformed_address_and_amount_are_refused(deployed, ape_run):
     assert refused(ape_run("community", "set-price", "cheap"), "is not an amount of credits")
     assert refused(ape_run("community", "set-key", "static-rounds", "--coefficient", "nonsense"), "ACCOUNT=PERCENT")
     assert refused(ape_run("community", "set-key", "dynamic"), "is not an allocation key: choose one of prorata,")
+    assert refused(ape_run("community", "add-member", "0x" + "cd" * 20, "--producer", "--meter-id", "E7",
+                           "--grid-kw", "11"), "a producer needs its generation capacity")
+    assert refused(ape_run("community", "set-limits", HOUSEHOLDS[1], "--grid-kw", "lots", "--generation-kw", "0"),
+                   "is not a power in kW")
     assert refused(ape_run("community", "set-key", "priority", "--from", "1"), "CommunityKeyChangeTooEarly")
     assert refused(ape_run("community", "set-schedule", "--weekday", "08:10-18:00=1"), "on whole quarter-hours")
     assert refused(ape_run("community", "set-shares", "2", "--share", f"{HOUSEHOLDS[1]}=70",

@@ -35,6 +35,8 @@ interface ICommunity {
         bool active;
         uint32 coefficientPpm;
         uint8 priority;
+        uint32 importLimitW;
+        uint32 exportLimitW;
     }
 
     /// @notice A member's escrowed balance, unminted surplus and latest reading.
@@ -68,6 +70,8 @@ interface ICommunity {
     error CommunityInvalidIntervalLength(uint256 intervalLength);
     error CommunityAmountTooLarge(uint256 amount);
     error CommunityDeliveryWithoutReading(uint256 interval, uint256 producerId, uint256 consumerId);
+    error CommunityReadingAboveLimit(uint256 importWh, uint256 exportWh, uint256 importLimitWh, uint256 exportLimitWh);
+    error CommunityLimitOutOfRange(uint256 importLimitW, uint256 exportLimitW, uint256 maxW);
     error CommunityKeyChangeTooEarly(uint256 fromInterval, uint256 earliestInterval);
     error CommunityShareSetOutOfRange(uint256 shareSet);
     error CommunitySharesOverflow(uint256 shareSet, uint256 totalPpm);
@@ -79,6 +83,8 @@ interface ICommunity {
     event MemberProfileChanged(
         uint256 indexed memberId, bool producer, bool consumer, uint32 coefficientPpm, uint8 priority
     );
+    /// @notice A member's physical limits in W: its grid connection (import) and generation (export) capacity.
+    event MemberLimitsChanged(uint256 indexed memberId, uint256 importLimitW, uint256 exportLimitW);
     /// @notice The key settlement uses for `fromInterval` and every later interval.
     event AllocationKeyChanged(AllocationKey key, uint256 fromInterval);
     /// @notice A member's percentage of production in share set `shareSet` (SCHEDULED), in ppm.

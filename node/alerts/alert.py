@@ -13,6 +13,7 @@ CHAIN_UNREACHABLE = "chain_unreachable"
 CHAIN_STALLED = "chain_stalled"
 MIRROR_BEHIND = "mirror_behind"
 OUTBOX_GROWING = "outbox_growing"
+BEYOND_LIMITS = "beyond_limits"
 
 
 @dataclass(frozen=True)

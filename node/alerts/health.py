@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from node.alerts.alert import (CHAIN_STALLED, CHAIN_UNREACHABLE, CRITICAL, MIRROR_BEHIND, OUTBOX_GROWING,
-                               SILENT_METER, WARNING, Alert, Verdict)
+from node.alerts.alert import (BEYOND_LIMITS, CHAIN_STALLED, CHAIN_UNREACHABLE, CRITICAL, MIRROR_BEHIND,
+                               OUTBOX_GROWING, SILENT_METER, WARNING, Alert, Verdict)
 from node.alerts.wording import duration
 
 
@@ -29,11 +29,13 @@ class ChainSeen:
 
 @dataclass(frozen=True)
 class OutboxSeen:
-    """The intervals waiting to be submitted: how many, the oldest's number and why it waits."""
+    """The intervals waiting to be submitted: how many, the oldest's number and why it waits; and the
+    latest interval held back as beyond the household's limits (its number, why, when)."""
 
     waiting: int
     oldest: int | None
     note: str | None = None
+    refused: tuple[int, str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,13 @@ class HealthSettings:
     stalled_after_intervals: float = 3.0  # no new block for this many intervals
     mirror_lag_intervals: float = 2.0  # the mirror this far behind the head
     outbox_after_intervals: float = 4.0  # the oldest waiting interval ended this long ago
+    refused_for: float = 86_400.0  # node seconds a reading held back as beyond the limits stays an alert
 
 
 def health_verdict(snapshot: NodeSnapshot, settings: HealthSettings = HealthSettings()) -> Verdict:
     """Every health alert the snapshot calls for."""
-    found = (silent_meter(snapshot, settings), chain_trouble(snapshot, settings), growing_outbox(snapshot, settings))
+    found = (silent_meter(snapshot, settings), chain_trouble(snapshot, settings), growing_outbox(snapshot, settings),
+             reading_beyond_limits(snapshot, settings))
     verdict = Verdict(tuple(alert for alert in found if alert is not None))
     if snapshot.last_reading is None:
         verdict += Verdict(not_judged=("Meter: no reading stored yet.",))
@@ -136,3 +140,20 @@ def growing_outbox(snapshot: NodeSnapshot, settings: HealthSettings = HealthSett
                  advice="Nothing is lost: the readings go on chain in order once the cause is gone. An unreachable "
                         "or stalled chain is the usual cause; otherwise see the chain part's error on the Node page.",
                  help="chain-unreachable")
+
+
+def reading_beyond_limits(snapshot: NodeSnapshot, settings: HealthSettings = HealthSettings()) -> Alert | None:
+    """An interval's reading was held back because the household cannot physically have moved it."""
+    refused = snapshot.outbox.refused if snapshot.outbox is not None else None
+    if refused is None or snapshot.now - refused[2] > settings.refused_for:
+        return None
+    interval, why, at = refused
+    return Alert(BEYOND_LIMITS, CRITICAL, "Reading beyond this household's limits",
+                 seen=f"interval {interval}: {why}",
+                 expected="no more import than the grid connection carries, no more export than the panels make",
+                 since=at,
+                 advice="The reading was not submitted, so the community settled the interval as zero for this "
+                        "household. Usually the meter is faulty or node.toml reads the wrong meter (standard, "
+                        "device); if the installation grew, ask the admin to raise the limits "
+                        "(`ape run community set-limits`).",
+                 help="reading-beyond-limits")

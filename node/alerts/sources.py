@@ -41,8 +41,9 @@ def chain_seen(rpc: str, mirror_block: int | None, timeout: float = 2.0) -> Chai
 
 
 def outbox_seen(outbox) -> OutboxSeen:
-    head = outbox.head()
-    return OutboxSeen(outbox.depth(), head.interval if head else None, head.note if head else None)
+    head, refused = outbox.head(), outbox.last_refused()
+    return OutboxSeen(outbox.depth(), head.interval if head else None, head.note if head else None,
+                      (refused.interval, refused.note, refused.done_at) if refused else None)
 
 
 def node_snapshot(*, now: float, wall_now: float, interval: int, last_reading: float | None, status: dict | None,

@@ -27,6 +27,12 @@ class Member:
     producer: bool
     consumer: bool
     active: bool
+    import_limit_w: int = 0  # its grid connection's capacity: no interval's import beyond it
+    export_limit_w: int = 0  # its generation capacity (0: it cannot export)
+
+    def limits_wh(self, interval_length: int) -> tuple[int, int]:
+        """The most Wh of import and of export the contract accepts in one interval (rounded up)."""
+        return (-(-self.import_limit_w * interval_length // 3600), -(-self.export_limit_w * interval_length // 3600))
 
 
 class CommunityView:
@@ -53,10 +59,10 @@ class CommunityView:
         return self.contract.functions.memberCount().call()
 
     def member(self, member_id: int) -> Member:
-        account, _meter, producer, consumer, active, _coefficient, _priority = (
+        account, _meter, producer, consumer, active, _coefficient, _priority, import_w, export_w = (
             self.contract.functions.memberProfile(member_id).call()
         )
-        return Member(member_id, account, producer, consumer, active)
+        return Member(member_id, account, producer, consumer, active, import_w, export_w)
 
     def ledger(self, member_id: int) -> Ledger:
         return Ledger(*self.contract.functions.memberLedger(member_id).call())

@@ -28,6 +28,11 @@ PREPAID = 100 * 10**18
 Account.enable_unaudited_hdwallet_features()
 
 
+# Dev households' physical limits in W: a 3 x 63 A connection and 30 kW of generation, above what
+# any simulated household draws or produces (the contract refuses readings beyond them).
+DEV_LIMITS_W = (43_470, 30_000)
+
+
 def dev_account(index: int):
     """The anvil dev account `index` as a local signer."""
     return Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
@@ -77,10 +82,12 @@ class LocalCommunity:
         receipt = self.w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": self.admin}))
         return self.w3.eth.contract(address=receipt["contractAddress"], abi=self.abis[name])
 
-    def admit(self, account: str, producer: bool, consumer: bool, prepaid: int = PREPAID) -> None:
-        """Make `account` a member with `prepaid` credits in escrow (and some ETH for gas)."""
+    def admit(self, account: str, producer: bool, consumer: bool, prepaid: int = PREPAID,
+              limits_w: tuple[int, int] = DEV_LIMITS_W) -> None:
+        """Make `account` a member with `prepaid` credits in escrow (and some ETH for gas); `limits_w`
+        are its grid connection and generation capacity."""
         token, community = self.contracts["EnergyToken"], self.contracts["Community"]
-        self.send(community.functions.addMember(account, keccak(text=account), producer, consumer, 0, 0))
+        self.send(community.functions.addMember(account, keccak(text=account), producer, consumer, 0, 0, *limits_w))
         self.w3.eth.send_transaction({"from": self.admin, "to": account, "value": 10**18})
         if prepaid:
             self.send(token.functions.issue(self.admin, prepaid, b"\x00" * 32))

@@ -64,6 +64,19 @@ def detect_format(head: str) -> str:
                         " (Identifiant PRM, Horodate, Valeur, Pas)")
 
 
+def _opened(path: Path):
+    """The file as bytes: a CSV as it is, a workbook's sheet as the same kind of text."""
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise UnknownFormat(f"{path.name}: the old Excel format is not read; save it as .xlsx or CSV")
+    if suffix in (".xlsx", ".xlsm"):
+        from node.dso.formats.spreadsheet import sheet_as_text
+
+        text = sheet_as_text(path, lambda header: looks_enedis(header) or looks_austrian(header))
+        return io.BufferedReader(io.BytesIO(text.encode("utf-8")), buffer_size=_HEAD)
+    return open(path, "rb", buffering=_HEAD)
+
+
 def import_file(
     path: str | Path,
     store: DsoStore,
@@ -78,10 +91,7 @@ def import_file(
     for a header the importer cannot use. `zone` is that of local times (Europe/Vienna for Austrian
     exports, Europe/Paris for Enedis, unless given)."""
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-        raise UnknownFormat(f"{path.name}: spreadsheets are not read (openpyxl is not installed); save it as CSV"
-                            " with the same columns")
-    with open(path, "rb", buffering=_HEAD) as binary:
+    with _opened(path) as binary:
         head = binary.peek(_HEAD)[:_HEAD]
         encoding = _encoding(head)
         text = io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")

@@ -141,7 +141,7 @@ def _next_steps(written, client: str) -> None:
     click.echo("next steps:")
     click.echo(f"  1. start the node: `{run}`; its geth syncs the chain from genesis meanwhile")
     click.echo(f"  2. send the account address {written.address} to the community's admin, who admits it: "
-               f"`ape run community add-member {written.address} --meter-id ...`")
+               f"`ape run community add-member {written.address} --meter-id ... --grid-kw ... [--generation-kw ...]`")
     click.echo("  3. once it is a member, the validators vote it in by themselves and it starts sealing blocks in turn "
                "(check with `gridcommons node status`)")
 

@@ -39,18 +39,23 @@ class ChainSession:
 
     @classmethod
     def open(cls, config: NodeConfig, account) -> "ChainSession":
+        """The node's own community ([chain])."""
+        chain = config.chain
+        return cls.connect(chain.rpc, chain.deployment, chain.manifest, account)
+
+    @classmethod
+    def connect(cls, rpc: str, deployment_path: Path, manifest: Path, account) -> "ChainSession":
+        """A community's chain at `rpc`, with the contracts of its deployment record."""
         from node.chain import deployment
         from node.chain.client import connect
         from node.chain.community import CommunityView
         from node.chain.contracts import CommunityContracts, load_abis
 
-        record = deployment.read(config.chain.deployment)
-        w3 = connect(config.chain.rpc)
+        record = deployment.read(deployment_path)
+        w3 = connect(rpc)
         if w3.eth.chain_id != record.chain_id:
-            raise ChainError(
-                f"{config.chain.deployment} is for chain {record.chain_id}, but {config.chain.rpc} is chain {w3.eth.chain_id}"
-            )
-        contracts = CommunityContracts(w3, record, load_abis(config.chain.manifest))
+            raise ChainError(f"{deployment_path} is for chain {record.chain_id}, but {rpc} is chain {w3.eth.chain_id}")
+        contracts = CommunityContracts(w3, record, load_abis(manifest))
         community = CommunityView(contracts["Community"])
         if community.member_id(account.address) == 0:
             raise ChainError(
@@ -81,8 +86,11 @@ class NodeRuntime:
         from node.chain.deployment import CommunityInterval
 
         self.interval = CommunityInterval(config.chain.deployment)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        from node.sqlite import private_dir
+
+        private_dir(config.data_dir)  # 0700: the node's files are for its own user only
         self.account = self._load_account()
+        self.participation_accounts = self._load_participation_accounts()
         self.anvil = None
         self.geth = self._geth() if config.chain.client == "geth" else None
         self._battery = self._battery_sensor()
@@ -103,6 +111,17 @@ class NodeRuntime:
         from node.chain.keystore import load_node_account
 
         return load_node_account(self.config.chain.keystore, self.config.chain.passphrase_file, self.env)
+
+    def _load_participation_accounts(self) -> dict:
+        """The member account of each further community ([[participation]]), opened at start like the
+        node account: the node's own when it names the same keystore and passphrase file."""
+        from node.chain.keystore import load_node_account
+
+        chain, accounts = self.config.chain, {}
+        for p in self.config.participations:
+            same = (p.keystore, p.passphrase_file) == (chain.keystore, chain.passphrase_file)
+            accounts[p.name] = self.account if same else load_node_account(p.keystore, p.passphrase_file, self.env)
+        return accounts
 
     def _geth(self):
         from urllib.parse import urlparse
@@ -185,6 +204,11 @@ class NodeRuntime:
             Part("chain", self._build_chain_writer, period=poll),
             Part("mirror", self._build_mirror, period=poll),
         ]
+        for p in self.config.participations:
+            # A further community: its own queue, and its own chain part, so a dead chain of one
+            # community never stops another's submission.
+            parts.append(Part(f"outbox:{p.name}", lambda p=p: self._build_participation_queue(p), period=poll))
+            parts.append(Part(f"submit:{p.name}", lambda p=p: self._build_participation_submitter(p), period=poll))
         if self.config.relays:
             parts.append(Part("relays", self._build_relays, period=1.0))
         if self.config.chain.embedded:
@@ -233,8 +257,38 @@ class NodeRuntime:
         from node.submit.outbox import Outbox
         from node.submit.submitter import IntervalQueue
 
-        queue = IntervalQueue(self._store(), Outbox(self.config.outbox_path), self.clock)
+        queue = IntervalQueue(self._store(), Outbox(self.config.outbox_path), self.clock,
+                              participation_ppm=self.config.chain.participation_ppm)
         return _Stepper(queue.step, queue.close)
+
+    def _build_participation_queue(self, p):
+        from node.submit.outbox import Outbox
+        from node.submit.submitter import IntervalQueue
+
+        queue = IntervalQueue(self._store(), Outbox(self.config.participation_outbox_path(p.name)), self.clock,
+                              participation_ppm=p.participation_ppm)
+        return _Stepper(queue.step, queue.close)
+
+    def _build_participation_submitter(self, p):
+        """Submits and settles a further community's readings with its own sender (its chain has its
+        own nonces); the trading rules, certificates and DApp actions are the node's own community's."""
+        from node.chain.sender import TransactionSender
+        from node.submit.outbox import Outbox
+        from node.submit.settler import Settler
+        from node.submit.submitter import IntervalSubmitter
+
+        account = self.participation_accounts[p.name]
+        session = ChainSession.connect(p.rpc, p.deployment, p.manifest, account)
+        sender = TransactionSender(session.w3, account, session.contracts)
+        outbox = Outbox(self.config.participation_outbox_path(p.name))
+        try:
+            settler = Settler(session.community, sender, self.clock, self.config.chain.settle_patience)
+            submitter = IntervalSubmitter(outbox, session.community, sender, settler, self.clock)
+        except BaseException:
+            outbox.close()
+            raise
+        self.observed[f"settler:{p.name}"] = settler
+        return _Stepper(submitter.tick, outbox.close)
 
     def _build_chain_writer(self):
         from node.actions.queue import ActionQueue
@@ -462,6 +516,13 @@ class NodeRuntime:
             depth = outbox.depth()
         finally:
             outbox.close()
+        depths = {}
+        for p in self.config.participations:
+            outbox = Outbox(self.config.participation_outbox_path(p.name))
+            try:
+                depths[p.name] = outbox.depth()
+            finally:
+                outbox.close()
         meter = self.observed.get("meter")
         bank = self.observed.get("relays")
         return {
@@ -471,6 +532,7 @@ class NodeRuntime:
             "node_time": self.clock(),
             "parts": {part.name: asdict(part.status) for part in self.parts},
             "outbox_depth": depth,
+            "participation_outbox_depth": depths,
             "meter": {
                 "readings": meter.readings,
                 "rejections": dict(meter.decoder.rejections),

@@ -25,6 +25,9 @@ def collect_status(config: NodeConfig, now: float, account: str | None = None) -
         report["meter_counts"] = written.get("meter")
     report["last_reading"] = _last_reading(config)
     report["outbox"] = _outbox(config)
+    # The further communities' outboxes ([[participation]]), by name.
+    report["participation_outboxes"] = {p.name: _outbox_at(config.participation_outbox_path(p.name))
+                                        for p in config.participations}
     report["relays"] = _relays(config)
     return report
 
@@ -65,11 +68,15 @@ def _last_reading(config: NodeConfig) -> dict | None:
 
 
 def _outbox(config: NodeConfig) -> dict | None:
-    if not config.outbox_path.is_file():
+    return _outbox_at(config.outbox_path)
+
+
+def _outbox_at(path) -> dict | None:
+    if not path.is_file():
         return None
     from node.submit.outbox import MISSED, ON_CHAIN, Outbox
 
-    outbox = Outbox(config.outbox_path)
+    outbox = Outbox(path)
     try:
         head = outbox.head()
         return {
@@ -122,8 +129,9 @@ def format_status(report: dict, zone: str = "Europe/Amsterdam") -> str:
     )
     outbox = report["outbox"]
     if outbox:
-        waiting = f"; waiting on interval {outbox['waiting']['interval']}: {outbox['waiting']['note'] or 'queued'}" if outbox["waiting"] else ""
-        lines.append(f"  outbox       {outbox['depth']} waiting, {outbox['on_chain']} on chain, {outbox['missed']} missed{waiting}")
+        lines.append(f"  outbox       {_outbox_line(outbox)}")
+    for name, outbox in (report.get("participation_outboxes") or {}).items():
+        lines.append(f"  outbox {name}: {_outbox_line(outbox) if outbox else 'none yet'}")
     for part, state in (report.get("parts") or {}).items():
         trouble = f", last error: {state['last_error']}" if state.get("last_error") else ""
         lines.append(f"  part {part:<8} {'up' if state['running'] else 'down'}, {state['restarts']} restarts{trouble}")
@@ -131,6 +139,11 @@ def format_status(report: dict, zone: str = "Europe/Amsterdam") -> str:
         state = {True: "ON", False: "off", None: "unknown"}[relay["on"]]
         lines.append(f"  relay {relay['relay']:<7} {state} since {relay['since'] or '-'}: {relay['reason'] or ''}")
     return "\n".join(lines)
+
+
+def _outbox_line(outbox: dict) -> str:
+    waiting = f"; waiting on interval {outbox['waiting']['interval']}: {outbox['waiting']['note'] or 'queued'}" if outbox["waiting"] else ""
+    return f"{outbox['depth']} waiting, {outbox['on_chain']} on chain, {outbox['missed']} missed{waiting}"
 
 
 def _consensus_lines(consensus: dict) -> list[str]:

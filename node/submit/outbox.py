@@ -13,6 +13,7 @@ from pathlib import Path
 from node.sqlite import open_database, transaction
 
 QUEUED, SENDING, ON_CHAIN, NO_DATA, MISSED = "queued", "sending", "on_chain", "no_data", "missed"
+REFUSED = "refused"  # beyond the member's physical limits: not submitted, the interval counts as zero
 WAITING = (QUEUED, SENDING)
 
 _SCHEMA = """
@@ -133,6 +134,11 @@ class Outbox:
     def entries(self, limit: int = 100) -> list[Entry]:
         """The newest entries, newest first."""
         return [Entry(*row) for row in self.db.execute("SELECT * FROM outbox ORDER BY interval DESC LIMIT ?", [limit])]
+
+    def last_refused(self) -> Entry | None:
+        """The latest interval held back as beyond the member's limits."""
+        row = self.db.execute("SELECT * FROM outbox WHERE state = ? ORDER BY interval DESC LIMIT 1", [REFUSED]).fetchone()
+        return Entry(*row) if row else None
 
     def count(self, state: str) -> int:
         return self.db.execute("SELECT count(*) FROM outbox WHERE state = ?", [state]).fetchone()[0]

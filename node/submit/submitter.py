@@ -16,10 +16,11 @@ from typing import Callable, Iterable
 
 from node.chain.community import CommunityView
 from node.chain.sender import TransactionFailed, TransactionPending, TransactionSender
+from node.participation import PPM, check_factors, share
 from node.store.errors import StoreError
 from node.store.intervals import LATE_START
 from node.store.store import MeterStore
-from node.submit.outbox import MISSED, ON_CHAIN, SENDING, Entry, Outbox
+from node.submit.outbox import MISSED, ON_CHAIN, REFUSED, SENDING, Entry, Outbox
 from node.submit.settler import Settler
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,19 @@ class SubmissionSettings:
 
 class IntervalQueue:
     """Moves closed, measured intervals from the meter store into the outbox. Needs no chain, so
-    readings keep queueing while the chain is down. Call `step()` regularly."""
+    readings keep queueing while the chain is down. Call `step()` regularly.
+
+    The outbox is one community's: it gets `participation_ppm` of each interval's import and export
+    (node.participation; 100 %, the default, queues the meter's Wh as they are)."""
 
     def __init__(self, store: MeterStore, outbox: Outbox, clock: Callable[[], float],
-                 settings: SubmissionSettings = SubmissionSettings()):
+                 settings: SubmissionSettings = SubmissionSettings(), participation_ppm: int = PPM):
         self.store = store
         self.outbox = outbox
         self.clock = clock
         self.settings = settings
+        check_factors([participation_ppm])  # above 0, at most 100 %
+        self.participation_ppm = participation_ppm
 
     def step(self) -> int:
         """Queue every interval that has closed and been measured; returns how many were queued."""
@@ -72,7 +78,9 @@ class IntervalQueue:
                 break  # keep order: later intervals wait for this one
             if not energy.complete:
                 log.warning("interval %d queued incomplete (%s)", interval, ", ".join(energy.issues))
-            self.outbox.enqueue(interval, energy.import_wh, energy.export_wh, energy.complete, now)
+            factor = self.participation_ppm
+            self.outbox.enqueue(interval, share(energy.import_wh, factor), share(energy.export_wh, factor),
+                                energy.complete, now)
             queued += 1
         return queued
 
@@ -129,7 +137,22 @@ class IntervalSubmitter:
         if ledger.reading_interval and not self.community.is_settled(ledger.reading_interval):
             self.outbox.note(entry.interval, f"waiting for interval {ledger.reading_interval} to be settled")
             return False
+        beyond = self._beyond_limits(entry)
+        if beyond:
+            # The contract would refuse it, and the queue behind it would wait for ever.
+            log.error("interval %d not submitted: %s", entry.interval, beyond)
+            return self._done(entry, REFUSED, beyond)
         return self._send(entry)
+
+    def _beyond_limits(self, entry: Entry) -> str | None:
+        """Why a reading is more than the household can physically import or export, or None."""
+        member = self.community.member(self.member_id)
+        import_limit, export_limit = member.limits_wh(self.community.interval_length)
+        if entry.import_wh <= import_limit and entry.export_wh <= export_limit:
+            return None
+        return (f"{entry.import_wh} Wh imported and {entry.export_wh} Wh exported in one interval, beyond this "
+                f"household's limits on chain ({member.import_limit_w / 1000:g} kW grid connection: {import_limit} Wh; "
+                f"{member.export_limit_w / 1000:g} kW generation: {export_limit} Wh)")
 
     def _send(self, entry: Entry) -> bool:
         call = self.community.contract.functions.submitReading(entry.interval, entry.import_wh, entry.export_wh)

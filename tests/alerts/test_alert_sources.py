@@ -14,7 +14,7 @@ from node.alerts.sources import chain_seen, hourly_use, node_snapshot, outbox_se
 from node.chain.anvil import AnvilSettings, EmbeddedAnvil
 from node.chain.client import connect
 from node.store.store import MeterStore
-from node.submit.outbox import ON_CHAIN, Outbox
+from node.submit.outbox import ON_CHAIN, REFUSED, Outbox
 
 ANVIL_PORT = 18820
 SILENT_PORT = 18821  # nothing listens here
@@ -47,11 +47,14 @@ def test_outbox_seen_counts_the_waiting_intervals_and_names_the_oldest(tmp_path)
         outbox.enqueue(interval, 250, 0, True, at=interval * INTERVAL)
     outbox.finish(100, ON_CHAIN, at=101 * INTERVAL)
     outbox.note(101, "waiting for interval 100 to be settled")
+    outbox.enqueue(99, 90_000, 0, True, at=99 * INTERVAL)
+    outbox.finish(99, REFUSED, at=100 * INTERVAL, note="beyond the limits")
 
     seen = outbox_seen(outbox)
     outbox.close()
 
-    assert seen == OutboxSeen(waiting=2, oldest=101, note="waiting for interval 100 to be settled")
+    assert seen == OutboxSeen(waiting=2, oldest=101, note="waiting for interval 100 to be settled",
+                              refused=(99, "beyond the limits", 100 * INTERVAL))
 
 
 def test_a_chain_nobody_answers_for_is_seen_unreachable_and_raises_the_alert():

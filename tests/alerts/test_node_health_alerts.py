@@ -1,13 +1,13 @@
-"""Silent meter, stalled chain and growing outbox, judged on fabricated node snapshots (node time)."""
+"""Silent meter, stalled chain, growing outbox and readings beyond the limits, judged on fabricated node snapshots (node time)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from node.alerts.alert import (CHAIN_STALLED, CHAIN_UNREACHABLE, CRITICAL, MIRROR_BEHIND, OUTBOX_GROWING,
-                               SILENT_METER, WARNING, Verdict)
+from node.alerts.alert import (BEYOND_LIMITS, CHAIN_STALLED, CHAIN_UNREACHABLE, CRITICAL, MIRROR_BEHIND,
+                               OUTBOX_GROWING, SILENT_METER, WARNING, Verdict)
 from node.alerts.health import (ChainSeen, NodeSnapshot, OutboxSeen, chain_trouble, growing_outbox,
-                                health_verdict, silent_meter)
+                                health_verdict, reading_beyond_limits, silent_meter)
 
 INTERVAL = 900
 NOW = 1_767_700_000.0  # 100 s into an interval
@@ -124,3 +124,18 @@ def test_critical_alerts_come_first():
     verdict = health_verdict(trouble)
 
     assert [alert.kind for alert in verdict.alerts] == [SILENT_METER, CHAIN_UNREACHABLE, OUTBOX_GROWING]
+
+
+def test_a_reading_held_back_beyond_the_limits_is_a_critical_alert_for_a_day():
+    why = "300 Wh imported and 0 Wh exported in one interval, beyond this household's limits on chain"
+    held = OutboxSeen(waiting=0, oldest=None, refused=(int(NOW) // INTERVAL - 1, why, NOW - 60))
+
+    alert = reading_beyond_limits(replace(HEALTHY, outbox=held))
+    a_day_later = reading_beyond_limits(replace(HEALTHY, now=NOW + 86_400, outbox=held))
+
+    assert (alert.kind, alert.severity, alert.since, alert.help) == (BEYOND_LIMITS, CRITICAL, NOW - 60,
+                                                                      "reading-beyond-limits")
+    assert alert.seen == f"interval {int(NOW) // INTERVAL - 1}: {why}"
+    assert "set-limits" in alert.advice and "settled the interval as zero" in alert.advice
+    assert a_day_later is None
+    assert reading_beyond_limits(HEALTHY) is None

@@ -17,6 +17,8 @@ INTERVAL = 900
 GRACE = 60
 PRICE_PER_KWH = 10**17  # 0.1 credit per kWh
 PRORATA, STATIC_ROUNDS, PRIORITY, STATIC_FIXED, SCHEDULED = range(5)  # ICommunity.AllocationKey
+# Members' physical limits in W (grid connection, generation): 12.5 kWh and 7.5 kWh per quarter-hour.
+LIMITS = (50_000, 30_000)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,7 @@ def households(community, token, admin, member_accounts):
     roles = [(True, False), (False, True), (False, True)]
     result = []
     for account, (producer, consumer) in zip(member_accounts, roles):
-        community.addMember(account, b"\x11" * 32, producer, consumer, 0, 0, sender=admin)
+        community.addMember(account, b"\x11" * 32, producer, consumer, 0, 0, *LIMITS, sender=admin)
         fund(token, community, admin, account, 100 * 10**18)
         result.append(Household(account, community.memberIdOf(account)))
     return result

@@ -2,7 +2,7 @@
 
 import pytest
 from conftest import (
-    GRACE, INTERVAL, PRICE_PER_KWH, PRIORITY, PRORATA, SCHEDULED, STATIC_FIXED, STATIC_ROUNDS, reverts_with,
+    GRACE, INTERVAL, LIMITS, PRICE_PER_KWH, PRIORITY, PRORATA, SCHEDULED, STATIC_FIXED, STATIC_ROUNDS, reverts_with,
 )
 from permits import sign_permit
 
@@ -48,12 +48,13 @@ def test_deployment_rejects_zero_token(project, admin):
 def test_adding_a_member_gives_it_the_next_id_and_profile(community, admin, newcomers):
     account = newcomers[0]
     expected_id = community.memberCount() + 1
-    tx = community.addMember(account, METER, True, False, 250_000, 3, sender=admin)
+    tx = community.addMember(account, METER, True, False, 250_000, 3, *LIMITS, sender=admin)
     assert community.memberIdOf(account) == expected_id
     assert community.isMember(account) is True
     assert community.isProducer(account) is True
-    assert community.memberProfile(expected_id) == (account.address, METER, True, False, True, 250_000, 3)
+    assert community.memberProfile(expected_id) == (account.address, METER, True, False, True, 250_000, 3, *LIMITS)
     assert tx.events.filter(community.MemberAdded) == [community.MemberAdded(expected_id, account, METER)]
+    assert tx.events.filter(community.MemberLimitsChanged) == [community.MemberLimitsChanged(expected_id, *LIMITS)]
     assert tx.events.filter(community.MemberProfileChanged) == [
         community.MemberProfileChanged(expected_id, True, False, 250_000, 3)
     ]
@@ -61,51 +62,51 @@ def test_adding_a_member_gives_it_the_next_id_and_profile(community, admin, newc
 
 def test_only_the_admin_adds_members(community, outsider):
     with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
-        community.addMember(outsider, METER, True, True, 0, 0, sender=outsider)
+        community.addMember(outsider, METER, True, True, 0, 0, *LIMITS, sender=outsider)
 
 
 def test_adding_an_active_member_twice_is_refused(community, admin, households):
     with reverts_with(community.CommunityMemberExists, account=households[0].account.address):
-        community.addMember(households[0].account, METER, True, True, 0, 0, sender=admin)
+        community.addMember(households[0].account, METER, True, True, 0, 0, *LIMITS, sender=admin)
 
 
 def test_adding_the_zero_address_is_refused(community, admin):
     with reverts_with(community.CommunityZeroAddress):
-        community.addMember(ZERO, METER, True, True, 0, 0, sender=admin)
+        community.addMember(ZERO, METER, True, True, 0, 0, *LIMITS, sender=admin)
 
 
 def test_priority_above_fifteen_is_refused(community, admin, newcomers):
     with reverts_with(community.CommunityPriorityOutOfRange, priority=16):
-        community.addMember(newcomers[0], METER, False, True, 0, 16, sender=admin)
+        community.addMember(newcomers[0], METER, False, True, 0, 16, *LIMITS, sender=admin)
 
 
 def test_coefficients_over_one_hundred_percent_are_refused(community, admin, newcomers):
-    community.addMember(newcomers[0], METER, False, True, 600_000, 0, sender=admin)
+    community.addMember(newcomers[0], METER, False, True, 600_000, 0, *LIMITS, sender=admin)
     with reverts_with(community.CommunityCoefficientsOverflow, totalPpm=1_100_000):
-        community.addMember(newcomers[1], METER, False, True, 500_000, 0, sender=admin)
+        community.addMember(newcomers[1], METER, False, True, 500_000, 0, *LIMITS, sender=admin)
 
 
 def test_removing_a_member_keeps_its_id_and_frees_its_coefficient(community, admin, newcomers):
     a, b = newcomers[:2]
-    community.addMember(a, METER, False, True, 700_000, 0, sender=admin)
+    community.addMember(a, METER, False, True, 700_000, 0, *LIMITS, sender=admin)
     member_id = community.memberIdOf(a)
     tx = community.removeMember(a, sender=admin)
     assert community.isMember(a) is False
     assert community.memberIdOf(a) == member_id
     assert tx.events.filter(community.MemberRemoved) == [community.MemberRemoved(member_id, a)]
-    community.addMember(b, METER, False, True, 700_000, 0, sender=admin)
+    community.addMember(b, METER, False, True, 700_000, 0, *LIMITS, sender=admin)
     assert community.parameters()[3] == 700_000
 
 
 def test_a_removed_member_can_be_readmitted_under_its_old_id(community, admin, newcomers):
     a = newcomers[0]
-    community.addMember(a, METER, False, True, 0, 0, sender=admin)
+    community.addMember(a, METER, False, True, 0, 0, *LIMITS, sender=admin)
     member_id, count = community.memberIdOf(a), community.memberCount()
     community.removeMember(a, sender=admin)
-    community.addMember(a, b"\x22" * 32, True, True, 0, 1, sender=admin)
+    community.addMember(a, b"\x22" * 32, True, True, 0, 1, *LIMITS, sender=admin)
     assert community.memberIdOf(a) == member_id
     assert community.memberCount() == count
-    assert community.memberProfile(member_id) == (a.address, b"\x22" * 32, True, True, True, 0, 1)
+    assert community.memberProfile(member_id) == (a.address, b"\x22" * 32, True, True, True, 0, 1, *LIMITS)
 
 
 def test_removing_requires_admin_and_an_active_member(community, admin, outsider, households):
@@ -121,7 +122,7 @@ def test_removing_requires_admin_and_an_active_member(community, admin, outsider
 def test_admin_changes_a_members_profile(community, admin, outsider, households):
     account = households[1].account
     tx = community.setMemberProfile(account, True, True, 100_000, 2, sender=admin)
-    assert community.memberProfile(households[1].member_id)[2:] == (True, True, True, 100_000, 2)
+    assert community.memberProfile(households[1].member_id)[2:7] == (True, True, True, 100_000, 2)
     assert tx.events.filter(community.MemberProfileChanged) == [
         community.MemberProfileChanged(households[1].member_id, True, True, 100_000, 2)
     ]
@@ -153,6 +154,54 @@ def test_member_profile_of_an_unknown_id_is_refused(community):
         community.memberProfile(unknown)
     with reverts_with(community.CommunityUnknownMemberId, memberId=0):
         community.memberProfile(0)
+
+
+# ---------------------------------------------------------------- physical limits
+
+
+def test_a_reading_beyond_the_grid_connection_or_the_generation_capacity_is_refused(community, households, clock):
+    producer, c1, _ = households
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    # 50 kW of grid connection and 30 kW of generation: 12.5 kWh and 7.5 kWh in a quarter-hour.
+    with reverts_with(community.CommunityReadingAboveLimit, importWh=12_501, exportWh=0, importLimitWh=12_500,
+                      exportLimitWh=7_500):
+        community.submitReading(interval, 12_501, 0, sender=c1.account)
+    # The review's night-time gigawatt-hours.
+    with reverts_with(community.CommunityReadingAboveLimit, importWh=0, exportWh=4_000_000_000):
+        community.submitReading(interval, 0, 4_000_000_000, sender=producer.account)
+    community.submitReading(interval, 12_500, 7_500, sender=c1.account)
+    assert community.memberLedger(c1.member_id).importWh == 12_500
+
+
+def test_a_producer_without_generation_capacity_cannot_export(community, admin, newcomers, clock):
+    community.addMember(newcomers[0], METER, True, True, 0, 0, 20_000, 0, sender=admin)
+    interval = clock.current_interval()
+    clock.end_interval(interval)
+    with reverts_with(community.CommunityReadingAboveLimit, exportWh=1, exportLimitWh=0):
+        community.submitReading(interval, 0, 1, sender=newcomers[0])
+    community.submitReading(interval, 5_000, 0, sender=newcomers[0])
+
+
+def test_limits_are_kept_in_ten_watt_steps_rounded_up_and_changed_by_the_admin_only(
+    community, admin, outsider, households
+):
+    _, c1, _ = households
+    tx = community.setMemberLimits(c1.account, 17_301, 801, sender=admin)
+    assert tx.events.filter(community.MemberLimitsChanged) == [community.MemberLimitsChanged(c1.member_id, 17_310, 810)]
+    assert community.memberProfile(c1.member_id)[-2:] == (17_310, 810)
+    with reverts_with(community.CommunityLimitOutOfRange, importLimitW=3_000_000, exportLimitW=0, maxW=2_621_430):
+        community.setMemberLimits(c1.account, 3_000_000, 0, sender=admin)
+    with reverts_with(community.AccessControlUnauthorizedAccount, account=outsider.address):
+        community.setMemberLimits(c1.account, 1, 1, sender=outsider)
+
+
+def test_a_profile_change_keeps_the_limits_and_a_removal_clears_them(community, admin, households):
+    _, c1, _ = households
+    community.setMemberProfile(c1.account, True, True, 0, 2, sender=admin)
+    assert community.memberProfile(c1.member_id)[-2:] == LIMITS
+    community.removeMember(c1.account, sender=admin)
+    assert community.memberProfile(c1.member_id)[-2:] == (0, 0)
 
 
 # ---------------------------------------------------------------- parameters

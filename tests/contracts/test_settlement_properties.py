@@ -3,7 +3,7 @@ invariants, and exact agreement with the Python reference settlement (node/settl
 
 import ape
 import pytest
-from conftest import INTERVAL, PRICE_PER_KWH, fund, isolated
+from conftest import INTERVAL, LIMITS, PRICE_PER_KWH, fund, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ MAX_UINT = 2**256 - 1
 def town(community, token, admin, accounts):
     members = [accounts[i] for i in range(1, 1 + len(ROLES))]
     for i, (account, (producer, consumer)) in enumerate(zip(members, ROLES)):
-        community.addMember(account, b"\x01" * 32, producer, consumer, 0, i % 4, sender=admin)
+        community.addMember(account, b"\x01" * 32, producer, consumer, 0, i % 4, *LIMITS, sender=admin)
         if PREPAID[i]:
             fund(token, community, admin, account, PREPAID[i])
     return members

@@ -162,11 +162,38 @@ def test_a_household_file_without_metering_point_column_needs_the_point_given(tm
     assert wh(figures, at("2024-03-01 00:00"), Quantity.CONSUMPTION) == 100
 
 
-def test_a_file_of_neither_format_and_a_spreadsheet_are_refused_whole(tmp_path):
+def test_a_file_of_neither_format_a_broken_workbook_and_an_old_excel_file_are_refused_whole(tmp_path):
     (tmp_path / "other.csv").write_text("a;b;c\n1;2;3\n")
     (tmp_path / "eeg.xlsx").write_bytes(b"PK\x03\x04")
+    (tmp_path / "eeg.xls").write_bytes(b"\xd0\xcf\x11\xe0")
 
     with pytest.raises(UnknownFormat):
         run(tmp_path / "other.csv", tmp_path / "dso.sqlite")
-    with pytest.raises(UnknownFormat, match="CSV"):
+    with pytest.raises(UnusableFile, match="eeg.xlsx is not a readable .xlsx workbook"):
         run(tmp_path / "eeg.xlsx", tmp_path / "dso.sqlite")
+    with pytest.raises(UnknownFormat, match="save it as .xlsx or CSV"):
+        run(tmp_path / "eeg.xls", tmp_path / "dso.sqlite")
+
+
+def test_a_workbook_is_read_from_its_sheet_of_figures_as_the_same_export_as_csv(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Info"
+    book.active.append(["Energiegemeinschaft", "EEG Sonnenhang"])
+    sheet = book.create_sheet("Energiedaten")
+    sheet.append(AUSTRIAN_HEADER.split(";"))
+    # Excel keeps times as dates and kWh as floats; the second value row has a bad time as text.
+    sheet.append([POINT, datetime(2024, 3, 1, 0, 0), datetime(2024, 3, 1, 0, 15), 0.125, 0.05, 0.049, None])
+    sheet.append([POINT, "31.02.2024 00:15", None, 1.0, 0.001, 0.0, None])
+    sheet.append([POINT, datetime(2024, 3, 1, 0, 30), datetime(2024, 3, 1, 0, 45), 1234.567, 0.2, 0.1, None])
+    book.save(tmp_path / "eeg.xlsx")
+
+    report, problems, figures = run(tmp_path / "eeg.xlsx", tmp_path / "dso.sqlite")
+
+    assert problems == [("line 3", "bad_time")]
+    assert wh(figures, at("2024-03-01 00:00"), Quantity.CONSUMPTION) == 125
+    assert wh(figures, at("2024-03-01 00:00"), Quantity.SHARE) == 50
+    assert wh(figures, at("2024-03-01 00:30"), Quantity.CONSUMPTION) == 1_234_567
+    assert wh(figures, at("2024-03-01 00:30"), Quantity.COVERED) == 100
+    assert report.points == {POINT}

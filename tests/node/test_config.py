@@ -43,7 +43,7 @@ def test_a_minimal_config_gets_safe_defaults_and_paths_relative_to_its_folder():
         (with_("meter", source="serial"), "meter.device: a serial meter needs its device, e.g. /dev/ttyUSB0"),
         (with_("meter", standard="dsmr9"), "meter.standard: must be one of dsmr5, dsmr4, dsmr3, dsmr22, mbus, got 'dsmr9'"),
         (with_("node", timezone="Mars/Olympus"), "node.timezone: unknown time zone 'Mars/Olympus', e.g. Europe/Amsterdam"),
-        (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, chain_dir, client, deployment, embedded, follow_membership, genesis, keystore, manifest, p2p_host, p2p_port, passphrase_file, peers, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
+        (with_("chain", colour="blue"), "chain.colour: unknown setting; known here: block_time, chain_dir, client, deployment, embedded, follow_membership, genesis, keystore, manifest, p2p_host, p2p_port, participation_percent, passphrase_file, peers, poll_seconds, reorg_window, rpc, settle_patience, state_file"),
         (with_("clock", time_factor=60), "clock.start: an accelerated clock needs both clock.start and clock.wall_start"),
         (with_("exchange", battery_below_pct=120), "exchange.battery_below_pct: must be a percentage (0-100), got 120"),
         (with_("certificates", min_wh=0), "certificates.min_wh: must be a whole number >= 1, got 0"),
@@ -185,3 +185,63 @@ def test_a_meter_auth_key_file_without_a_key_is_refused_naming_its_setting(tmp_p
         _meter_keys(key_file, auth_file)
     assert str(raised.value).startswith(f"meter.auth_key_file: {auth_file} does not hold a meter key")
     assert "SECRETISH" not in str(raised.value)
+
+
+# -- [dapp]: plain HTTP beyond loopback only when asked for, and the Host allow-list ----------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "fe80::1", "de-vries.local"])
+def test_plain_http_beyond_loopback_is_refused_saying_what_to_do(host):
+    message = error_of(with_("dapp", host=host))
+
+    assert message.startswith(f"dapp.host: {host!r} serves the DApp beyond this machine over plain HTTP")
+    assert "set dapp.tls_cert and dapp.tls_key" in message and "allow_plain_http = true in [dapp]" in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_loopback_needs_neither_tls_nor_allow_plain_http(host):
+    dapp = node_config.parse(with_("dapp", host=host), Path("/etc/gridcommons")).dapp
+
+    assert (dapp.host, dapp.plain_http, dapp.secure_cookies) == (host, False, True)
+
+
+def test_allow_plain_http_lets_a_trusted_lan_use_plain_http_and_says_so():
+    dapp = node_config.parse(with_("dapp", host="0.0.0.0", allow_plain_http=True), Path("/etc/gridcommons")).dapp
+
+    assert (dapp.allow_plain_http, dapp.plain_http, dapp.secure_cookies) == (True, True, False)
+
+
+def test_tls_on_all_interfaces_needs_no_allow_plain_http():
+    dapp = node_config.parse(with_("dapp", host="0.0.0.0", tls_cert="c.pem", tls_key="k.pem"), Path("/etc/gridcommons")).dapp
+
+    assert (dapp.plain_http, dapp.secure_cookies) == (False, True)
+
+
+def test_a_disabled_dapp_may_name_any_host():
+    assert node_config.parse(with_("dapp", host="0.0.0.0", enabled=False), Path("/etc/gridcommons")).dapp.enabled is False
+
+
+def test_a_config_file_with_plain_http_on_the_lan_fails_at_load(tmp_path):
+    path = tmp_path / "node.toml"
+    path.write_text('[node]\nname = "home"\ndata_dir = "data"\n[chain]\ndeployment = "d.json"\nmanifest = "m.json"\n'
+                    'keystore = "k.json"\n[dapp]\nhost = "0.0.0.0"\n')
+
+    with pytest.raises(ConfigError, match="allow_plain_http = true"):
+        node_config.load(path)
+
+
+def test_allowed_hosts_are_read_as_lower_case_names():
+    dapp = node_config.parse(with_("dapp", allowed_hosts=["Pi.Home.Arpa", "192.168.1.20", "[fe80::1]"]),
+                             Path("/etc/gridcommons")).dapp
+
+    assert dapp.allowed_hosts == ("pi.home.arpa", "192.168.1.20", "[fe80::1]")
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({"allowed_hosts": "pi.local"}, "dapp.allowed_hosts: must be a list of host names or addresses"),
+    ({"allowed_hosts": ["pi.local", 7]}, "dapp.allowed_hosts: must be a list of host names or addresses"),
+    ({"allowed_hosts": ["http://pi.local/"]}, "dapp.allowed_hosts: must be a list of host names or addresses"),
+    ({"allow_plain_http": "yes"}, "dapp.allow_plain_http: must be true or false, got 'yes'"),
+])
+def test_a_wrong_dapp_host_setting_is_refused_naming_its_key(values, expected):
+    assert error_of(with_("dapp", **values)).startswith(expected)

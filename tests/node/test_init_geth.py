@@ -79,7 +79,7 @@ def test_init_with_a_join_bundle_writes_a_validator_config_the_node_accepts(tmp_
     lines = joined.stdout.splitlines()
     assert f"node enode {enode_of(bytes.fromhex(node_key.read_text()), '192.168.1.30', 30303)}" in lines
     address = next(line for line in lines if line.startswith("node account ")).split()[2]
-    assert f"`ape run community add-member {address} --meter-id ...`" in joined.stdout
+    assert f"`ape run community add-member {address} --meter-id ... --grid-kw ... [--generation-kw ...]`" in joined.stdout
     assert "the validators vote it in" in joined.stdout
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from node.chain.devnet import GRACE, INTERVAL, dev_account
+from node.chain.devnet import DEV_LIMITS_W, GRACE, INTERVAL, dev_account
 from meterkit import SteadyMeter
 
 from node.chain.community import CommunityView
 from node.chain.contracts import CommunityContracts, load_abis
 from node.chain.sender import TransactionSender
 from node.store.store import MeterStore
-from node.submit.outbox import MISSED, NO_DATA, ON_CHAIN, Outbox
+from node.submit.outbox import MISSED, NO_DATA, ON_CHAIN, REFUSED, Outbox
 from node.submit.settler import Settler
 from node.submit.submitter import IntervalQueue, IntervalSubmitter
 
@@ -20,9 +20,10 @@ from node.chain.devnet import MANIFEST
 class Household:
     """One node's submission parts, wired as `node run` wires them."""
 
-    def __init__(self, w3, community, clock, directory, index: int, producer: bool, consumer: bool):
+    def __init__(self, w3, community, clock, directory, index: int, producer: bool, consumer: bool,
+                 limits_w: tuple[int, int] = DEV_LIMITS_W):
         self.account = dev_account(index)
-        community.admit(self.account.address, producer, consumer)
+        community.admit(self.account.address, producer, consumer, limits_w=limits_w)
         contracts = CommunityContracts(w3, community.deployment, load_abis(MANIFEST))
         self.view = CommunityView(contracts["Community"])
         self.sender = TransactionSender(w3, self.account, contracts)
@@ -76,6 +77,24 @@ def test_each_closed_interval_reaches_the_chain_once_with_the_measured_energy(pa
     assert readings_on_chain(community, producer.member_id)[:2] == [(first, 0, 600), (first + 1, 0, 600)]
     assert consumer.view.is_settled(first) and consumer.view.is_settled(first + 1)
     assert consumer.outbox.entry(first).state == ON_CHAIN
+
+
+def test_a_reading_beyond_the_households_limits_is_held_back_and_later_intervals_go_on(
+    w3, community, clock, tmp_path
+):
+    producer = Household(w3, community, clock, tmp_path / "producer", 1, True, False)
+    # A 1 kW grid connection: at most 250 Wh a quarter-hour.
+    consumer = Household(w3, community, clock, tmp_path / "consumer", 2, False, True, limits_w=(1_000, 0))
+    first = int(clock.now) // INTERVAL
+    run(clock, (producer, consumer), INTERVAL, import_w=(0, 1200))
+    run(clock, (producer, consumer), 2 * INTERVAL + GRACE + 300, import_w=(0, 800))
+
+    refused = consumer.outbox.entry(first)
+    assert refused.state == REFUSED
+    assert "300 Wh imported and 0 Wh exported in one interval, beyond this household's limits" in refused.note
+    assert "1 kW grid connection: 250 Wh" in refused.note
+    assert readings_on_chain(community, consumer.member_id)[:1] == [(first + 1, 200, 0)]
+    assert consumer.outbox.last_refused().interval == first
 
 
 def test_an_interval_without_meter_data_is_recorded_and_not_sent(pair, clock, community):
