@@ -63,14 +63,12 @@ def import_figures(file, file_format, config_path, db_path, point, timezone) -> 
     value the DSO corrected replaces the old one. The exit status is 1 only if nothing could be
     imported or FILE cannot be read.
     """
-    import os
     import sqlite3
-    import time
 
     from node.dso.errors import DsoError
     from node.dso.importer import import_file
     from node.dso.store import DsoStore
-    from node.meter.cli import ImportProgress
+    from node.import_progress import ImportProgress
 
     target = _dso_db(_config(config_path), db_path)
     listed = 0
@@ -81,13 +79,7 @@ def import_figures(file, file_format, config_path, db_path, point, timezone) -> 
         if listed <= _LISTED_PROBLEMS:
             click.echo(f"{file} {problem.where}: refused ({problem.reason}): {problem.detail}", err=True)
 
-    try:
-        size = os.path.getsize(file)
-    except OSError as error:
-        raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
-    stderr = click.get_text_stream("stderr")
-    progress = ImportProgress(os.path.basename(file), size, stderr.isatty(), time.monotonic,
-                              lambda text: click.echo(text, err=True, nl=False))
+    progress = ImportProgress.on_stderr(file)
     try:
         with DsoStore(target) as store:
             report = import_file(file, store, file_format, _zone(timezone), point, on_problem, progress)
@@ -96,7 +88,7 @@ def import_figures(file, file_format, config_path, db_path, point, timezone) -> 
     except (DsoError, sqlite3.Error) as error:
         raise click.ClickException(f"cannot import {file}: {error}; what was imported so far stays,"
                                    " and importing again adds only the rest") from None
-    progress.finish(size)
+    progress.finish(progress.total)
     if listed > _LISTED_PROBLEMS:
         click.echo(f"{file}: {listed - _LISTED_PROBLEMS} more refusals not listed", err=True)
     for line in _import_summary(file, report):

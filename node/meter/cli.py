@@ -186,35 +186,6 @@ def read(device, standard, baudrate, framing, db_path, key, auth_key, silence_ti
 _LISTED_PROBLEMS = 100  # problems printed one by one; the rest are only counted
 
 
-class ImportProgress:
-    """How far an import has read its file, on stderr: one line rewritten on a terminal (at most
-    twice a second), elsewhere a line every ten seconds, so that logs and tests stay quiet."""
-
-    def __init__(self, name: str, total: int, tty: bool, clock, write):
-        self.name, self.total, self.tty = name, total, tty
-        self.every = 0.5 if tty else 10.0
-        self._clock, self._write = clock, write
-        self.started = self._last = clock()
-
-    def __call__(self, done: int) -> None:
-        now = self._clock()
-        if now - self._last >= self.every:
-            self._last = now
-            self._show(done, now)
-
-    def finish(self, done: int) -> None:
-        """The last figure, on a terminal only: elsewhere the summary says it."""
-        if self.tty:
-            self._show(done, self._clock())
-            self._write("\n")
-
-    def _show(self, done: int, now: float) -> None:
-        percent = 100 * done // self.total if self.total else 100
-        line = (f"importing {self.name}: {percent}% ({done / 2**20:.1f} of {self.total / 2**20:.1f} MiB)"
-                f" in {int(now - self.started)} s")
-        self._write(f"\r{line}" if self.tty else f"{line}\n")
-
-
 def _import_target(config_path: str | None, db_path: str | None, timezone: str | None):
     """The store file, the zone of local times, and the clock for `meter import`."""
     import time
@@ -263,11 +234,10 @@ def import_history(file, file_format, config_path, db_path, timezone, key, auth_
     Bad records are reported with their line and skipped; importing again adds nothing twice.
     The exit status is 1 only if nothing could be imported or FILE cannot be read.
     """
-    import os
     import sqlite3
-    import time
 
     from node.errors import NodeError
+    from node.import_progress import ImportProgress
     from node.store import MeterStore
     from node.store.csv_registers import UnusableHeader
     from node.store.history_import import import_history as run_import
@@ -283,13 +253,7 @@ def import_history(file, file_format, config_path, db_path, timezone, key, auth_
             verdict = "rejected" if problem.rejected else "noticed"
             click.echo(f"{file} {problem.where}: {verdict} ({problem.reason}): {problem.detail}", err=True)
 
-    try:
-        size = os.path.getsize(file)
-    except OSError as error:
-        raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
-    stderr = click.get_text_stream("stderr")
-    progress = ImportProgress(os.path.basename(file), size, stderr.isatty(), time.monotonic,
-                              lambda text: click.echo(text, err=True, nl=False))
+    progress = ImportProgress.on_stderr(file)
     try:
         with MeterStore(store_path, clock=clock, local=local) as store:
             report = run_import(file, store, clock, file_format, local, keys, _spec(spec_name), on_problem, progress)
@@ -301,7 +265,7 @@ def import_history(file, file_format, config_path, db_path, timezone, key, auth_
     except (NodeError, sqlite3.Error) as error:
         raise click.ClickException(f"{file}: {error}; what was imported so far stays, and importing again adds"
                                    " only the rest") from None
-    progress.finish(size)
+    progress.finish(progress.total)
     if listed > _LISTED_PROBLEMS:
         click.echo(f"{file}: {listed - _LISTED_PROBLEMS} more problems not listed", err=True)
     for line in _import_summary(file, report, local):

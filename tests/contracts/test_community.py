@@ -518,32 +518,25 @@ def test_priority_key_serves_level_zero_first(community, admin, households, cloc
     assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 1000, 500]
 
 
-def test_static_key_redistributes_unused_shares(community, admin, households, clock):
+@pytest.mark.parametrize("key, allocated, surplus", [
+    # Brussels' rounds: c2 receives the 800 Wh c1 left of its share.
+    (STATIC_ROUNDS, [0, 200, 1800], 0),
+    # Austria's static key: the 800 Wh c1 left are surplus, not passed to c2.
+    (STATIC_FIXED, [0, 200, 1000], 800),
+], ids=["rounds pass it on", "austria keeps it as surplus"])
+def test_a_share_a_consumer_leaves_unused(community, admin, households, clock, key, allocated, surplus):
     producer, c1, c2 = households
     interval = clock.current_interval()
-    community.setAllocationKey(STATIC_ROUNDS, interval, sender=admin)
+    community.setAllocationKey(key, interval, sender=admin)
     community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
     clock.end_interval(interval)
-    # c1 needs only 200 of its 1000 Wh share; c2 receives the 800 Wh left over.
+    # Each is entitled to 1000 Wh; c1 needs only 200 of its share.
     submit(community, interval, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
     clock.pass_grace(interval)
     tx = community.settle(interval, sender=producer.account)
-    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 200, 1800]
-
-
-def test_austrian_static_key_leaves_an_unused_share_as_surplus(community, admin, households, clock):
-    producer, c1, c2 = households
-    interval = clock.current_interval()
-    community.setAllocationKey(STATIC_FIXED, interval, sender=admin)
-    community.setCoefficients([c1.account, c2.account], [500_000, 500_000], sender=admin)
-    clock.end_interval(interval)
-    # Each is entitled to 1000 Wh; c1 uses 200 of its share, and the other 800 Wh are not passed to c2.
-    submit(community, interval, {producer: (0, 2000), c1: (200, 0), c2: (5000, 0)})
-    clock.pass_grace(interval)
-    tx = community.settle(interval, sender=producer.account)
-    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == [0, 200, 1000]
-    assert tx.events.filter(community.IntervalSettled)[0].key == STATIC_FIXED
-    assert community.memberLedger(producer.member_id).surplusWh == 800
+    assert [e.allocatedWh for e in tx.events.filter(community.MemberSettled)] == allocated
+    assert tx.events.filter(community.IntervalSettled)[0].key == key
+    assert community.memberLedger(producer.member_id).surplusWh == surplus
 
 
 def scheduled_slot(interval):

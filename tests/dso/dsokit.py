@@ -147,3 +147,15 @@ def write_meter(path, community: Community, member: int, starts) -> None:
                 imported += total_import * minute // 15 - total_import * (minute - 1) // 15
                 exported += total_export * minute // 15 - total_export * (minute - 1) // 15
                 store.add_sample(Sample(start + 60 * minute, "E1", imported, exported))
+
+
+def run(path, db, **options):
+    """Import `path` into the DSO file `db`: the report, the refusals (where, reason) and every figure."""
+    from node.dso.importer import import_file
+    from node.dso.store import DsoStore
+
+    problems = []
+    with DsoStore(db) as store:
+        report = import_file(path, store, on_problem=problems.append, **options)
+        figures = store.figures(store.points(), 0, 2**40)
+    return report, [(p.where, p.reason) for p in problems], figures

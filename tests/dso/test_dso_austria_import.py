@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from dsokit import AUSTRIAN_HEADER, VIENNA
+from dsokit import AUSTRIAN_HEADER, VIENNA, run
 from node.dso.errors import UnknownFormat, UnusableFile
 from node.dso.importer import import_file
 from node.dso.quantities import Quantity
@@ -17,14 +17,6 @@ OTHER = "AT0030000000000000000000000654321"
 def at(text: str) -> int:
     """Unix time of a Vienna wall-clock time (first occurrence)."""
     return int(datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=VIENNA).timestamp())
-
-
-def run(path, db, **options):
-    problems = []
-    with DsoStore(db) as store:
-        report = import_file(path, store, on_problem=problems.append, **options)
-        figures = store.figures(store.points(), 0, 2**40)
-    return report, [(p.where, p.reason) for p in problems], figures
 
 
 def wh(figures, start: int, quantity: Quantity) -> int:

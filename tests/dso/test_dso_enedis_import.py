@@ -2,10 +2,8 @@
 
 from datetime import datetime
 
-from dsokit import PARIS
-from node.dso.importer import import_file
+from dsokit import PARIS, run
 from node.dso.quantities import DERIVED, INCOMPLETE, Quantity
-from node.dso.store import DsoStore
 
 PRM = "19125759625988"
 HEADER = ("Identifiant PRM;Date de début;Date de fin;Grandeur physique;Grandeur métier;Etape métier;Unité;"
@@ -18,14 +16,6 @@ def row(end: str, watts, step: str, kind: str = "CONS", prm: str = PRM) -> str:
 
 def at(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp())
-
-
-def run(path, db, **options):
-    problems = []
-    with DsoStore(db) as store:
-        report = import_file(path, store, on_problem=problems.append, **options)
-        figures = store.figures(store.points(), 0, 2**40)
-    return report, [(p.where, p.reason) for p in problems], figures
 
 
 def write(tmp_path, *rows: str, header: str = HEADER):

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from node.cli import main
-from node.meter.cli import ImportProgress
+from node.import_progress import ImportProgress
 from node.meter.decoder import MeterDecoder
 from node.meter.dlms.ciphering import MeterKeys
 from node.meter.dsmr.timestamps import METER_TIMEZONE
