@@ -12,11 +12,12 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from node.dso.errors import DsoError
 from node.dso.report import write_csv
-from node.dso.sources import MemberCheck, check_month
+from node.dso.sources import MemberCheck, check_month, month_bounds
 from node.dso.store import DsoStore, dso_path
 
 from dapp import periods
 from dapp.auth import login_required
+from dapp.ledger_view import for_intervals
 
 bp = Blueprint("check", __name__, url_prefix="/check")
 
@@ -50,12 +51,28 @@ def month_check(services, month) -> MemberCheck | None:
     path = dso_path(services.config)
     if not path.is_file():
         return None
+    length = periods.interval_seconds(services)
+    first, stop = month_bounds(month, services.timezone)
+    # Built again when the mirror's events of the month, the DSO file or the interval running now
+    # change (the meter store gains a reading every second; its intervals close once per interval).
+    what = ("check", services.address, length, _changed(path), int(services.clock()) // length)
+    with services.mirror() as mirror:
+        return for_intervals(mirror, what, first // length, (stop - 1) // length,
+                             lambda: _checked(services, path, mirror, month, length))
+
+
+def _checked(services, path, mirror, month, length: int) -> MemberCheck | None:
     with DsoStore(path) as dso:
         if not dso.points():
             return None
-        with services.store() as store, services.mirror() as mirror:
-            return check_month(store, mirror, dso, services.address, month, services.timezone,
-                               length=periods.interval_seconds(services))
+        with services.store() as store:
+            return check_month(store, mirror, dso, services.address, month, services.timezone, length=length)
+
+
+def _changed(path) -> tuple[int, ...]:
+    """When the DSO file and its write-ahead log last changed."""
+    wal = path.with_name(path.name + "-wal")
+    return tuple(p.stat().st_mtime_ns for p in (path, wal) if p.exists())
 
 
 @bp.route("/")

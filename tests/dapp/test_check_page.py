@@ -107,3 +107,17 @@ def test_a_bad_month_is_refused_with_what_to_write(check_client):
 
     assert response.status_code == 400
     assert "month must be 01 to 12" in response.get_data(as_text=True)
+
+
+def test_figures_imported_after_a_visit_are_checked_on_the_next_one(check_client, household, tmp_path):
+    imported(household, tmp_path)
+    before = check_client.get("/check/?month=2024-03").get_data(as_text=True)
+    community, services = household
+    with DsoStore(dso_path(services.config)) as dso:
+        covered = dso.figures([POINTS[1]], STARTS[3], STARTS[3] + 900)[STARTS[3]][Quantity.COVERED].wh
+        dso.write([Figure(POINTS[1], STARTS[3], Quantity.COVERED, covered + 500)])
+
+    after = check_client.get("/check/?month=2024-03").get_data(as_text=True)
+
+    assert "do not agree" not in before
+    assert "<strong>1 of 2972 quarter-hours do not agree</strong>" in after
