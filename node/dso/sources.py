@@ -87,11 +87,10 @@ def check_members(mirror: MirrorDB, dso: DsoStore, month: date, zone: tzinfo, to
     first, stop = month_bounds(month, zone)
     by_hash = {"0x" + _keccak(p): p for p in dso.points()}
     checked = []
-    for member_id, meter_hash in _members(mirror):
+    for member_id, (account, meter_hash) in _members(mirror).items():
         point = by_hash.get((meter_hash or "").lower())
         if point is None:
             continue
-        account = _account_of(mirror, member_id)
         chain = chain_intervals(mirror, member_id, account, first, stop, length)
         readings = {start: MeterInterval(c.import_wh, c.export_wh) for start, c in chain.items() if c.reported}
         result = check_intervals(period_starts(first, stop), readings, chain,
@@ -100,15 +99,12 @@ def check_members(mirror: MirrorDB, dso: DsoStore, month: date, zone: tzinfo, to
     return checked
 
 
-def _members(mirror: MirrorDB) -> list[tuple[int, str | None]]:
+def _members(mirror: MirrorDB) -> dict[int, tuple[str, str | None]]:
+    """member id -> (account, meter id hash), as the latest MemberAdded of each states them."""
     latest = {}
     for event in mirror.events("MemberAdded", COMMUNITY):
-        latest[event.args["memberId"]] = event.args.get("meterIdHash")
-    return sorted(latest.items())
-
-
-def _account_of(mirror: MirrorDB, member_id: int) -> str:
-    return mirror.events("MemberAdded", COMMUNITY, where={"memberId": member_id})[-1].args["account"]
+        latest[event.args["memberId"]] = (event.args["account"], event.args.get("meterIdHash"))
+    return dict(sorted(latest.items()))
 
 
 def _keccak(text: str) -> str:
